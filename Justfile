@@ -1,0 +1,48 @@
+# skiff's tasks. `just demo` builds skiff and runs a container offline;
+# `just test` runs every test (unit, then e2e as root and rootless).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+bin := justfile_directory() / "bin" / "skiff"
+apt_packages := "busybox-static uidmap tmux podman runc passt slirp4netns fuse-overlayfs iproute2 hyperfine"
+
+# Build the static skiff binary into bin/.
+build:
+    CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o {{bin}} .
+
+# Install the Debian packages the tests and demo need (skipped when present).
+deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    for p in {{apt_packages}}; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if ((${#missing[@]})); then
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+    fi
+
+# Build skiff, import a busybox rootfs (no registry needed) and run it.
+demo: deps build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    mkdir -p "$tmp/rootfs/bin"
+    cp /bin/busybox "$tmp/rootfs/bin/busybox"
+    for a in $(/bin/busybox --list); do ln -sf busybox "$tmp/rootfs/bin/$a"; done
+    tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" .
+    {{bin}} import "$tmp/rootfs.tar" demo/busybox:latest
+    {{bin}} run --rm demo/busybox:latest echo "hello from a skiff container"
+
+# Unit tests of pure logic.
+unit:
+    go vet ./...
+    go test -count=1 $(go list ./... | grep -v /e2e)
+
+# Every test: unit, then the e2e suites against the built binary.
+test: deps build unit
+    SKIFF_BIN={{bin}} go test -count=1 -timeout 25m -v ./e2e/ 2>&1 | tee /tmp/skiff-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit ${PIPESTATUS[0]}
+
+# Benchmarks side by side with podman (not tests: figures are for people).
+bench: deps build
+    @echo "bench: not written yet (issue 8)"; exit 1
