@@ -2,4 +2,14 @@
 // namespaces, id maps, mounts, pivot_root, cgroups v1/v2, capabilities,
 // seccomp, rlimits and exec; and joins a running container for exec. It is in
 // effect a small OCI runtime and imports nothing of skiff's.
+//
+// Start re-executes the binary (/proc/self/exe InitArg) with clone flags
+// for the spec's namespaces; the parent writes id maps and cgroup
+// membership, then sends the spec over a pipe; the child (Init, on one
+// locked thread) builds the root filesystem, pivots into it, sets up
+// hostname, loopback, rlimits, and finally credentials, capabilities and
+// seccomp on the thread that calls execve. Errors come back over a
+// close-on-exec pipe, so Start returns once execve succeeded. Exec (exec.go)
+// enters a running container without cgo; see there for what the caller
+// must provide.
 package isolate

@@ -1,0 +1,467 @@
+package isolate
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cgroupRoot is where the hierarchies are mounted (a variable for tests).
+var cgroupRoot = "/sys/fs/cgroup"
+
+// cgroup is one container's cgroup: a directory per v1 hierarchy, or one
+// directory in the v2 unified hierarchy.
+type cgroup struct {
+	v2   bool
+	dirs map[string]string // v1: hierarchy mount name -> dir; v2: "" -> dir
+}
+
+// CgroupsAvailable says whether containers get a cgroup of their own here
+// and, either way, why (for `info` and for refusing --memory and the like).
+func CgroupsAvailable() (bool, string) {
+	v2 := isCgroup2()
+	if os.Geteuid() == 0 && !inUserNS() {
+		if v2 {
+			return true, "cgroup v2"
+		}
+		return true, "cgroup v1"
+	}
+	if !v2 {
+		return false, "rootless on cgroup v1: containers run without a cgroup (no limits)"
+	}
+	if base := delegatedBase(); base != "" {
+		return true, "cgroup v2 (delegated " + strings.TrimPrefix(base, cgroupRoot) + ")"
+	}
+	return false, "rootless without a delegated cgroup v2 subtree: containers run without a cgroup (no limits)"
+}
+
+func isCgroup2() bool {
+	var st unix.Statfs_t
+	return unix.Statfs(cgroupRoot, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// delegatedBase is the v2 directory an unprivileged user may create
+// container cgroups in: the parent of its own cgroup (systemd delegates
+// user@UID.service and everything below it), if the user can write there.
+func delegatedBase() string {
+	own, err := ownCgroup2()
+	if err != nil || own == "/" {
+		return ""
+	}
+	base := filepath.Join(cgroupRoot, filepath.Dir(own))
+	if unix.Access(base, unix.W_OK) != nil || unix.Access(filepath.Join(base, "cgroup.subtree_control"), unix.W_OK) != nil {
+		return ""
+	}
+	return base
+}
+
+func ownCgroup2() (string, error) {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p, nil
+		}
+	}
+	return "", errors.New("no cgroup v2 entry in /proc/self/cgroup")
+}
+
+// cgroupPath is the container's cgroup below a hierarchy's root, from
+// Spec.Linux.CgroupsPath ("/skiff/<id>" when unset; systemd-style
+// "slice:prefix:name" becomes "/skiff/<name>").
+func cgroupPath(c *Container) string {
+	p := ""
+	if c.Spec != nil && c.Spec.Linux != nil {
+		p = c.Spec.Linux.CgroupsPath
+	}
+	if parts := strings.Split(p, ":"); len(parts) == 3 {
+		p = "/skiff/" + parts[2]
+	}
+	if p == "" {
+		p = "/skiff/" + c.ID
+	}
+	return filepath.Clean("/" + p)
+}
+
+// cgroupFor works out c's cgroup directories without creating anything;
+// nil when containers get no cgroup here.
+func cgroupFor(c *Container) *cgroup {
+	if ok, _ := CgroupsAvailable(); !ok {
+		return nil
+	}
+	rel := cgroupPath(c)
+	if isCgroup2() {
+		base := cgroupRoot
+		if os.Geteuid() != 0 || inUserNS() {
+			base = delegatedBase()
+			rel = "/" + filepath.Base(rel)
+		}
+		return &cgroup{v2: true, dirs: map[string]string{"": filepath.Join(base, rel)}}
+	}
+	g := &cgroup{dirs: map[string]string{}}
+	entries, _ := os.ReadDir(cgroupRoot)
+	for _, e := range entries {
+		if !e.IsDir() { // cpu -> cpu,cpuacct style symlinks name the same mount
+			continue
+		}
+		dir := filepath.Join(cgroupRoot, e.Name())
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
+			continue
+		}
+		g.dirs[e.Name()] = filepath.Join(dir, rel)
+	}
+	return g
+}
+
+// hasLimits says whether res asks for anything only a cgroup can enforce
+// (device rules alone do not count: every default spec carries them; nor do
+// zero values, which mean "unset").
+func hasLimits(res *specs.LinuxResources) bool {
+	if res == nil {
+		return false
+	}
+	pos := func(p *int64) bool { return p != nil && *p > 0 }
+	m, cpu := res.Memory, res.CPU
+	return (m != nil && (pos(m.Limit) || pos(m.Swap) || pos(m.Reservation))) ||
+		(cpu != nil && ((cpu.Shares != nil && *cpu.Shares > 0) || pos(cpu.Quota) || cpu.Cpus != "" || cpu.Mems != "")) ||
+		(res.Pids != nil && pos(res.Pids.Limit))
+}
+
+// create makes the directories and applies res.
+func (g *cgroup) create(res *specs.LinuxResources) error {
+	for name, dir := range g.dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if name == "cpuset" {
+			if err := inheritCpuset(filepath.Join(cgroupRoot, name), dir); err != nil {
+				return err
+			}
+		}
+	}
+	if g.v2 {
+		enableControllers(g.dirs[""])
+		if err := g.applyV2(res); err != nil {
+			return err
+		}
+		// Unprivileged users cannot load cgroup BPF; their user namespace
+		// keeps them from creating device nodes anyway.
+		if res != nil && len(res.Devices) > 0 && !Rootless() {
+			return attachDeviceFilter(g.dirs[""], res.Devices)
+		}
+		return nil
+	}
+	return g.applyV1(res)
+}
+
+// inheritCpuset fills empty cpuset.cpus/mems from the parent down to dir:
+// a v1 cpuset cgroup with none accepts no tasks.
+func inheritCpuset(root, dir string) error {
+	rel, _ := filepath.Rel(root, dir)
+	cur := root
+	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		parent := cur
+		cur = filepath.Join(cur, part)
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			v, _ := os.ReadFile(filepath.Join(cur, f))
+			if strings.TrimSpace(string(v)) != "" {
+				continue
+			}
+			pv, err := os.ReadFile(filepath.Join(parent, f))
+			if err != nil {
+				return fmt.Errorf("cgroup cpuset: %w", err)
+			}
+			if err := writeCg(cur, f, strings.TrimSpace(string(pv))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// enableControllers turns on every available controller in the
+// subtree_control of each ancestor of dir (v2 limits need them there).
+func enableControllers(dir string) {
+	avail, _ := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	base := cgroupRoot
+	if os.Geteuid() != 0 || inUserNS() {
+		base = delegatedBase()
+		avail, _ = os.ReadFile(filepath.Join(base, "cgroup.controllers"))
+	}
+	rel, _ := filepath.Rel(base, filepath.Dir(dir))
+	cur := base
+	for _, part := range append([]string{"."}, strings.Split(rel, string(filepath.Separator))...) {
+		cur = filepath.Join(cur, part)
+		for c := range strings.FieldsSeq(string(avail)) {
+			os.WriteFile(filepath.Join(cur, "cgroup.subtree_control"), []byte("+"+c), 0)
+		}
+	}
+}
+
+func writeCg(dir, file, val string) error {
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(val), 0); err != nil {
+		return fmt.Errorf("cgroup %s=%s: %w", file, val, err)
+	}
+	return nil
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func (g *cgroup) applyV1(res *specs.LinuxResources) error {
+	if res == nil {
+		return nil
+	}
+	var w []struct{ dir, file, val string }
+	add := func(ctrl, file, val string) {
+		if dir, ok := g.dirs[ctrl]; ok {
+			w = append(w, struct{ dir, file, val string }{dir, file, val})
+		}
+	}
+	if m := res.Memory; m != nil {
+		if m.Limit != nil {
+			add("memory", "memory.limit_in_bytes", itoa(*m.Limit))
+		}
+		if m.Swap != nil {
+			if _, err := os.Stat(filepath.Join(g.dirs["memory"], "memory.memsw.limit_in_bytes")); err == nil {
+				add("memory", "memory.memsw.limit_in_bytes", itoa(*m.Swap))
+			}
+		}
+		if m.Reservation != nil {
+			add("memory", "memory.soft_limit_in_bytes", itoa(*m.Reservation))
+		}
+		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+			add("memory", "memory.oom_control", "1")
+		}
+	}
+	if c := res.CPU; c != nil {
+		cpu := "cpu"
+		if _, ok := g.dirs[cpu]; !ok {
+			cpu = "cpu,cpuacct"
+		}
+		if c.Shares != nil && *c.Shares != 0 {
+			add(cpu, "cpu.shares", strconv.FormatUint(*c.Shares, 10))
+		}
+		if c.Period != nil && *c.Period != 0 {
+			add(cpu, "cpu.cfs_period_us", strconv.FormatUint(*c.Period, 10))
+		}
+		if c.Quota != nil && *c.Quota != 0 {
+			add(cpu, "cpu.cfs_quota_us", itoa(*c.Quota))
+		}
+		if c.Cpus != "" {
+			add("cpuset", "cpuset.cpus", c.Cpus)
+		}
+		if c.Mems != "" {
+			add("cpuset", "cpuset.mems", c.Mems)
+		}
+	}
+	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit > 0 {
+		add("pids", "pids.max", itoa(*p.Limit))
+	}
+	for _, d := range res.Devices {
+		file := "devices.deny"
+		if d.Allow {
+			file = "devices.allow"
+		}
+		add("devices", file, deviceRule(d))
+	}
+	for i, x := range w {
+		err := writeCg(x.dir, x.file, x.val)
+		if err != nil && x.file == "memory.limit_in_bytes" {
+			// Raising the limit above memory+swap needs memsw raised first.
+			for _, y := range w[i+1:] {
+				if y.file == "memory.memsw.limit_in_bytes" {
+					if writeCg(y.dir, y.file, y.val) == nil {
+						err = writeCg(x.dir, x.file, x.val)
+					}
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deviceRule(d specs.LinuxDeviceCgroup) string {
+	typ, major, minor := d.Type, "*", "*"
+	if typ == "" {
+		typ = "a"
+	}
+	if d.Major != nil && *d.Major >= 0 {
+		major = itoa(*d.Major)
+	}
+	if d.Minor != nil && *d.Minor >= 0 {
+		minor = itoa(*d.Minor)
+	}
+	access := d.Access
+	if access == "" {
+		access = "rwm"
+	}
+	if typ == "a" {
+		return "a"
+	}
+	return typ + " " + major + ":" + minor + " " + access
+}
+
+func (g *cgroup) applyV2(res *specs.LinuxResources) error {
+	if res == nil {
+		return nil
+	}
+	dir := g.dirs[""]
+	var w [][2]string
+	max := func(v int64) string {
+		if v < 0 {
+			return "max"
+		}
+		return itoa(v)
+	}
+	if m := res.Memory; m != nil {
+		if m.Limit != nil {
+			w = append(w, [2]string{"memory.max", max(*m.Limit)})
+		}
+		if m.Swap != nil && m.Limit != nil && *m.Limit > 0 {
+			swap := *m.Swap
+			if swap > 0 {
+				swap -= *m.Limit
+			}
+			w = append(w, [2]string{"memory.swap.max", max(swap)})
+		}
+		if m.Reservation != nil {
+			w = append(w, [2]string{"memory.low", max(*m.Reservation)})
+		}
+	}
+	if c := res.CPU; c != nil {
+		if c.Shares != nil && *c.Shares != 0 {
+			// Same conversion as runc/crun: [2, 262144] -> [1, 10000].
+			w = append(w, [2]string{"cpu.weight", strconv.FormatUint(1+((*c.Shares-2)*9999)/262142, 10)})
+		}
+		if c.Quota != nil && *c.Quota != 0 {
+			period := uint64(100000)
+			if c.Period != nil && *c.Period != 0 {
+				period = *c.Period
+			}
+			w = append(w, [2]string{"cpu.max", max(*c.Quota) + " " + strconv.FormatUint(period, 10)})
+		}
+		if c.Cpus != "" {
+			w = append(w, [2]string{"cpuset.cpus", c.Cpus})
+		}
+		if c.Mems != "" {
+			w = append(w, [2]string{"cpuset.mems", c.Mems})
+		}
+	}
+	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit > 0 {
+		w = append(w, [2]string{"pids.max", itoa(*p.Limit)})
+	}
+	for _, x := range w {
+		if err := writeCg(dir, x[0], x[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// join moves pid into every directory of the cgroup.
+func (g *cgroup) join(pid int) error {
+	for _, dir := range g.dirs {
+		if err := writeCg(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openProcs opens the cgroup.procs files of g (none for a nil g).
+func (g *cgroup) openProcs() ([]*os.File, error) {
+	if g == nil {
+		return nil, nil
+	}
+	var files []*os.File
+	for _, dir := range g.dirs {
+		f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("container cgroup: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// oomKilled says whether the kernel's OOM killer struck in the cgroup.
+func (g *cgroup) oomKilled() bool {
+	file := filepath.Join(g.dirs["memory"], "memory.oom_control")
+	if g.v2 {
+		file = filepath.Join(g.dirs[""], "memory.events")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, _ := strings.Cut(sc.Text(), " "); k == "oom_kill" {
+			n, _ := strconv.Atoi(v)
+			return n > 0
+		}
+	}
+	return false
+}
+
+// destroy kills what is left in the cgroup and removes its directories.
+func (g *cgroup) destroy() error {
+	var errs []error
+	for _, dir := range g.dirs {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			continue
+		}
+		if err := rmCgroup(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func rmCgroup(dir string) error {
+	var err error
+	for range 50 {
+		if data, rerr := os.ReadFile(filepath.Join(dir, "cgroup.procs")); rerr == nil {
+			for f := range strings.FieldsSeq(string(data)) {
+				if pid, _ := strconv.Atoi(f); pid > 0 {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		if err = os.Remove(dir); err == nil || os.IsNotExist(err) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
+
+// Cleanup removes what Start left behind for c once it has exited: its
+// cgroup, killing anything left in it. It needs only c.ID (and the spec's
+// CgroupsPath if one was set), so reconciling a container whose
+// supervisor died can call it too.
+func Cleanup(c *Container) error {
+	if g := cgroupFor(c); g != nil {
+		return g.destroy()
+	}
+	return nil
+}

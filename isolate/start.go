@@ -1,0 +1,276 @@
+package isolate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cloneFlags are the namespaces created by clone when the spec lists them
+// without a path. The cgroup namespace is unshared later by the child, once
+// the parent has moved it into its cgroup (so the namespace is rooted
+// there); namespaces with a path are joined by the child (setns).
+var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+}
+
+// Start creates the container's namespaces and cgroup and runs its process,
+// returning once that process has execve'd. Failures inside (a missing
+// executable, a bad mount) come back as errors; ErrCommandNotFound and
+// ErrCannotInvoke are wrapped for the 127 and 126 exit codes.
+func Start(c *Container, stdio Stdio) (*Process, error) {
+	spec := c.Spec
+	if spec == nil || spec.Process == nil || spec.Root == nil || len(spec.Process.Args) == 0 {
+		return nil, errors.New("isolate: spec needs process args and a root")
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	attr, cfg, err := startAttr(spec)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Rootfs = c.Rootfs
+	cg := cgroupFor(c)
+	if cg == nil && hasLimits(spec.Linux.Resources) {
+		_, why := CgroupsAvailable()
+		return nil, fmt.Errorf("resource limits need a cgroup: %s", why)
+	}
+	if cg != nil {
+		if err := cg.create(spec.Linux.Resources); err != nil {
+			cg.destroy()
+			return nil, err
+		}
+	}
+	setup := func(pid int) error {
+		if cfg.ReexecForCaps {
+			if err := newIDMap(pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
+				return err
+			}
+		}
+		if cg != nil {
+			return cg.join(pid)
+		}
+		return nil
+	}
+	cmd, err := launch(cfg, attr, stdio, nil, setup)
+	if err != nil {
+		if cg != nil {
+			cg.destroy()
+		}
+		return nil, err
+	}
+	return &Process{Pid: cmd.Process.Pid, proc: cmd.Process, cg: cg}, nil
+}
+
+// startAttr turns the spec's namespaces and id maps into clone attributes
+// and the child's instructions.
+func startAttr(spec *specs.Spec) (*syscall.SysProcAttr, *stageConfig, error) {
+	attr := &syscall.SysProcAttr{Setsid: true}
+	cfg := &stageConfig{Mode: modeInit, Spec: spec, Rootless: Rootless(), CgroupV2: isCgroup2()}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
+			cfg.NewCgroupNS = true
+			continue
+		}
+		flag, ok := cloneFlags[ns.Type]
+		if !ok || ns.Path != "" {
+			if ns.Type == specs.UserNamespace || ns.Type == specs.MountNamespace || ns.Type == specs.PIDNamespace {
+				if !sameNS(ns.Path, "/proc/self/ns/"+nsFile(ns.Type)) {
+					return nil, nil, fmt.Errorf("isolate: cannot join a %s namespace by path (%s) for a new container; run from inside it", ns.Type, ns.Path)
+				}
+			}
+			continue
+		}
+		if ns.Type == specs.UserNamespace && sameIDMaps(spec.Linux) {
+			// The caller already lives in a user namespace with these very
+			// maps (a rootless supervisor started by StartInUserNS): the
+			// container shares it, so Exec can later join the container.
+			continue
+		}
+		attr.Cloneflags |= flag
+		if ns.Type == specs.UserNamespace {
+			if err := idMapAttr(spec, attr, cfg); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if spec.Process.Terminal {
+		attr.Setctty = true
+		attr.Ctty = 0
+	}
+	return attr, cfg, nil
+}
+
+// idMapAttr sets up the user namespace's maps: written by Go's fork code
+// when it can (we are root, or it is a single mapping of ourselves), else by
+// newuidmap/newgidmap after the clone (and the child must re-exec to regain
+// its capabilities).
+func idMapAttr(spec *specs.Spec, attr *syscall.SysProcAttr, cfg *stageConfig) error {
+	uids, gids := spec.Linux.UIDMappings, spec.Linux.GIDMappings
+	if len(uids) == 0 || len(gids) == 0 {
+		return errors.New("isolate: a user namespace needs uid and gid mappings")
+	}
+	root := os.Geteuid() == 0 && !inUserNS()
+	if (!root && (len(uids) > 1 || len(gids) > 1)) || testExternalIDMaps {
+		cfg.ReexecForCaps = true
+		return nil
+	}
+	for _, m := range uids {
+		attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	for _, m := range gids {
+		attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	// An unprivileged single mapping is only allowed with setgroups denied.
+	attr.GidMappingsEnableSetgroups = root
+	return nil
+}
+
+// testExternalIDMaps makes root take the newuidmap route (written directly,
+// as root needs no helper) so tests cover the re-exec it implies.
+var testExternalIDMaps bool
+
+// sameIDMaps says whether this process is in a user namespace mapped
+// exactly as l asks.
+func sameIDMaps(l *specs.Linux) bool {
+	if !inUserNS() {
+		return false
+	}
+	return idMapEqual("/proc/self/uid_map", l.UIDMappings) && idMapEqual("/proc/self/gid_map", l.GIDMappings)
+}
+
+func idMapEqual(file string, want []specs.LinuxIDMapping) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var got []specs.LinuxIDMapping
+	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+		var m specs.LinuxIDMapping
+		if _, err := fmt.Sscan(line, &m.ContainerID, &m.HostID, &m.Size); err != nil {
+			return false
+		}
+		got = append(got, m)
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// newIDMap writes a multi-range map through the setuid helpers.
+func newIDMap(pid int, uids, gids []specs.LinuxIDMapping) error {
+	if testExternalIDMaps {
+		return writeIDMaps(pid, uids, gids)
+	}
+	run := func(tool string, maps []specs.LinuxIDMapping) error {
+		args := []string{strconv.Itoa(pid)}
+		for _, m := range maps {
+			args = append(args, fmt.Sprint(m.ContainerID), fmt.Sprint(m.HostID), fmt.Sprint(m.Size))
+		}
+		out, err := exec.Command(tool, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", tool, strings.TrimSpace(string(out)), err)
+		}
+		return nil
+	}
+	if err := run("newuidmap", uids); err != nil {
+		return err
+	}
+	return run("newgidmap", gids)
+}
+
+func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
+	for file, maps := range map[string][]specs.LinuxIDMapping{"uid_map": uids, "gid_map": gids} {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", pid, file), []byte(b.String()), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// launch re-executes this binary as a stage with attr (and extra files
+// from fd 5 on), lets setup act on the child (id maps, cgroup) before
+// sending it cfg, and waits until the child has execve'd or reported why it
+// could not.
+func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer cfgW.Close()
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		return nil, err
+	}
+	defer syncR.Close()
+	cmd := exec.Command("/proc/self/exe", InitArg)
+	cmd.Env = []string{}
+	if stdio.Stdin != nil {
+		cmd.Stdin = stdio.Stdin
+	}
+	if stdio.Stdout != nil {
+		cmd.Stdout = stdio.Stdout
+	}
+	if stdio.Stderr != nil {
+		cmd.Stderr = stdio.Stderr
+	}
+	cmd.ExtraFiles = append([]*os.File{cfgR, syncW}, extra...)
+	cmd.SysProcAttr = attr
+	err = cmd.Start()
+	cfgR.Close()
+	syncW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	abort := func(err error) (*exec.Cmd, error) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, err
+	}
+	if setup != nil {
+		if err := setup(cmd.Process.Pid); err != nil {
+			return abort(err)
+		}
+	}
+	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
+		return abort(fmt.Errorf("send config to container init: %w", readStageErrorOr(syncR, err)))
+	}
+	cfgW.Close()
+	if err := readStageError(syncR); err != nil {
+		return abort(err)
+	}
+	return cmd, nil
+}
+
+// readStageErrorOr prefers the child's own account of a failure to err.
+func readStageErrorOr(r *os.File, err error) error {
+	if serr := readStageError(r); serr != nil {
+		return serr
+	}
+	return err
+}
