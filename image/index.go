@@ -198,7 +198,15 @@ func (s *Store) Untag(ref string) error {
 // Delete removes the image from the index, then the blobs and layers no
 // other image references. Containers using it are the engine's concern.
 func (s *Store) Delete(img *Image) error {
-	return s.update(func(ix *index) error {
+	_, err := s.Remove(img)
+	return err
+}
+
+// Remove is Delete, also returning the unpacked size of the layers it
+// freed: Docker's reclaimed space, which leaves out layers other images
+// still use.
+func (s *Store) Remove(img *Image) (freed int64, err error) {
+	err = s.update(func(ix *index) error {
 		i := slices.IndexFunc(ix.Images, func(o *Image) bool { return o.ID == img.ID })
 		if i < 0 {
 			return store.NotFound("No such image: %s", img.ID)
@@ -210,14 +218,15 @@ func (s *Store) Delete(img *Image) error {
 		if err := s.save(ix); err != nil {
 			return err
 		}
-		s.sweep(ix, gone)
+		freed = s.sweep(ix, gone)
 		return nil
 	})
+	return freed, err
 }
 
-// sweep removes gone's blobs and layers that no image in ix still uses.
-// Called under the lock.
-func (s *Store) sweep(ix *index, gone *Image) {
+// sweep removes gone's blobs and layers that no image in ix still uses and
+// returns the unpacked size of the layers removed. Called under the lock.
+func (s *Store) sweep(ix *index, gone *Image) (freed int64) {
 	blobs, layers := map[string]bool{}, map[string]bool{}
 	for _, img := range ix.Images {
 		for _, b := range img.Blobs {
@@ -233,8 +242,13 @@ func (s *Store) sweep(ix *index, gone *Image) {
 		}
 	}
 	for _, l := range gone.Layers {
-		if !layers[l] {
-			s.removeLayer(l)
+		if layers[l] {
+			continue
 		}
+		if m, err := s.layerMeta(l); err == nil {
+			freed += m.Size
+		}
+		s.removeLayer(l)
 	}
+	return freed
 }

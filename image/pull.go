@@ -21,8 +21,9 @@ import (
 // PullOptions tune Pull.
 type PullOptions struct {
 	Platform string    // "os/arch[/variant]"; empty: the host's
-	Out      io.Writer // progress and status lines; nil prints nothing (-q)
+	Out      io.Writer // progress and status lines; nil prints nothing
 	Terminal bool      // Out is a terminal: live bars instead of lines
+	Quiet    bool      // print only the pulled reference on Out (pull -q)
 	Unpack   UnpackOptions
 }
 
@@ -89,10 +90,16 @@ func (s *Store) pullOne(ctx context.Context, user string, r name.Reference, conf
 		}
 		return nil, pullError(familiar, err)
 	}
+	// A config already stored is read from the store: checking the platform
+	// of an up-to-date image must not fetch its config blob.
+	img = s.withLocalConfig(img)
 	if err := checkPlatform(desc, img, plat, opts.Platform, familiar); err != nil {
 		return nil, err
 	}
 	out := opts.Out
+	if opts.Quiet {
+		out = nil
+	}
 	if out != nil {
 		if !strings.Contains(user, ":") && !strings.Contains(user, "@") {
 			fmt.Fprintf(out, "Using default tag: latest\n")
@@ -108,8 +115,7 @@ func (s *Store) pullOne(ctx context.Context, user string, r name.Reference, conf
 	if _, ok := r.(name.Tag); ok {
 		o.tags = []string{Canonical(r)}
 	}
-	stored, err := s.write(ctx, img, o)
-	o.progress.wait()
+	stored, err := s.store(ctx, img, o)
 	if err != nil {
 		return nil, pullError(familiar, err)
 	}
@@ -120,9 +126,26 @@ func (s *Store) pullOne(ctx context.Context, user string, r name.Reference, conf
 		} else {
 			fmt.Fprintf(out, "Status: Downloaded newer image for %s\n", familiar)
 		}
-		fmt.Fprintln(out, Canonical(r))
+	}
+	if opts.Out != nil {
+		// The last line, also with -q: the full reference, as Docker.
+		fmt.Fprintln(opts.Out, Canonical(r))
 	}
 	return stored, nil
+}
+
+// store makes a pulled image present and named. An image already stored
+// under the same manifest and config is only (re)tagged, so an up-to-date
+// pull fetches no blob; otherwise only what the store lacks is fetched.
+func (s *Store) store(ctx context.Context, img v1.Image, o writeOptions) (*Image, error) {
+	defer o.progress.wait()
+	if config, manifest, err := manifestRefs(img); err == nil {
+		stored, err := s.retagStored(config, manifest, o)
+		if !errors.Is(err, errNotStored) {
+			return stored, err
+		}
+	}
+	return s.write(ctx, img, o)
 }
 
 // checkPlatform refuses a single-platform image that is not the one asked

@@ -73,11 +73,18 @@ func pullTestImage(t *testing.T, arch string, layers ...map[string]string) v1.Im
 }
 
 // pullRegistry starts ggcr's registry on 127.0.0.1; corrupt, when set,
-// rewrites the body of blob requests.
+// rewrites the body of blob requests; blobGets counts blob GETs.
 type pullRegistry struct {
-	host    string
-	mu      sync.Mutex
-	corrupt func(path string, body []byte) []byte
+	host     string
+	mu       sync.Mutex
+	corrupt  func(path string, body []byte) []byte
+	blobGets int
+}
+
+func (tr *pullRegistry) gets() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.blobGets
 }
 
 func newPullRegistry(t *testing.T) *pullRegistry {
@@ -87,6 +94,9 @@ func newPullRegistry(t *testing.T) *pullRegistry {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tr.mu.Lock()
 		corrupt := tr.corrupt
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			tr.blobGets++
+		}
 		tr.mu.Unlock()
 		if corrupt == nil || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
 			reg.ServeHTTP(w, r)
@@ -176,10 +186,16 @@ func TestPullStoresImageAndReusesLayers(t *testing.T) {
 		}
 	}
 	out.Reset()
+	gets := reg.gets()
 	if _, err := s.Pull(context.Background(), ref, PullOptions{Out: &out, Platform: "linux/amd64"}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(out.String(), "Already exists") != 2 || !strings.Contains(out.String(), "Image is up to date") {
+	if n := reg.gets() - gets; n != 0 {
+		t.Errorf("an up-to-date pull fetched %d blobs", n)
+	}
+	// Up to date: like Docker, no layer lines, only the digest and status.
+	if strings.Contains(out.String(), "Already exists") || strings.Contains(out.String(), "Pulling fs layer") ||
+		!strings.Contains(out.String(), "Image is up to date") {
 		t.Errorf("second pull output:\n%s", out.String())
 	}
 }
@@ -365,5 +381,60 @@ func TestV1ImageRoundTrip(t *testing.T) {
 	again, err := s.Write(context.Background(), v, []string{"copy:1"})
 	if err != nil || again.ID != img.ID {
 		t.Fatalf("Write = %v, %v", again, err)
+	}
+}
+
+// TestPullQuietPrintsReference: -q prints only the full reference, as Docker.
+func TestPullQuietPrintsReference(t *testing.T) {
+	reg := newPullRegistry(t)
+	ref := reg.push(t, "test/quiet:1", pullTestImage(t, "amd64", map[string]string{"a": "A"}))
+	s := pullTestStore(t)
+	var out bytes.Buffer
+	if _, err := s.Pull(context.Background(), ref, PullOptions{Out: &out, Quiet: true, Platform: "linux/amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != ref+"\n" {
+		t.Errorf("quiet pull printed %q, want %q", out.String(), ref+"\n")
+	}
+}
+
+// TestRetagLeavesDanglingAndRemoveCountsFreed: a tag moved by a pull leaves
+// the old image with no tag but its repo digest; Remove reports only the
+// layers no other image still uses.
+func TestRetagLeavesDanglingAndRemoveCountsFreed(t *testing.T) {
+	reg := newPullRegistry(t)
+	base := map[string]string{"a": strings.Repeat("A", 1000)}
+	ref := reg.push(t, "test/move:1", pullTestImage(t, "amd64", base))
+	s := pullTestStore(t)
+	ctx, opts := context.Background(), PullOptions{Platform: "linux/amd64"}
+	old, err := s.Pull(ctx, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.push(t, "test/move:1", pullTestImage(t, "amd64", base, map[string]string{"b": strings.Repeat("B", 3000)}))
+	cur, err := s.Pull(ctx, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.ID == old.ID || len(cur.Layers) != 2 || cur.Layers[0] != old.Layers[0] {
+		t.Fatalf("second image %+v does not share the first's base layer %v", cur, old.Layers)
+	}
+	old, err = s.Lookup(old.ID)
+	if err != nil || len(old.RepoTags) != 0 || len(old.RepoDigests) != 1 {
+		t.Fatalf("old image after the tag moved: %+v, %v", old, err)
+	}
+	sizes := s.LayerSizes(cur)
+	tests := []struct {
+		img  *Image
+		want int64
+	}{
+		{old, 0},                   // its only layer is cur's base
+		{cur, sizes[0] + sizes[1]}, // now nothing shares either
+	}
+	for _, tc := range tests {
+		freed, err := s.Remove(tc.img)
+		if err != nil || freed != tc.want {
+			t.Errorf("Remove(%s) = %d, %v; want %d", shortHex(tc.img.ID), freed, err, tc.want)
+		}
 	}
 }

@@ -161,21 +161,27 @@ func (s *Store) commit(p *plan, o writeOptions) (*Image, error) {
 				Size: size, Layers: p.chains, Blobs: p.blobs(), Pulled: time.Now().UTC()}
 			ix.Images = append(ix.Images, img)
 		}
-		for _, t := range o.tags {
-			for _, other := range ix.Images {
-				other.RepoTags = slices.DeleteFunc(other.RepoTags, func(x string) bool { return x == t })
-			}
-			img.RepoTags = append(img.RepoTags, t)
-		}
-		for _, d := range o.digests {
-			if !slices.Contains(img.RepoDigests, d) {
-				img.RepoDigests = append(img.RepoDigests, d)
-			}
-		}
+		applyNames(ix, img, o)
 		out = *img
 		return nil
 	})
 	return &out, err
+}
+
+// applyNames gives img the tags in o, taking each from any image that had
+// it (that image may be left dangling), and adds o's repo digests.
+func applyNames(ix *index, img *Image, o writeOptions) {
+	for _, t := range o.tags {
+		for _, other := range ix.Images {
+			other.RepoTags = slices.DeleteFunc(other.RepoTags, func(x string) bool { return x == t })
+		}
+		img.RepoTags = append(img.RepoTags, t)
+	}
+	for _, d := range o.digests {
+		if !slices.Contains(img.RepoDigests, d) {
+			img.RepoDigests = append(img.RepoDigests, d)
+		}
+	}
 }
 
 func (p *plan) blobs() []string {
