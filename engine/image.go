@@ -1,0 +1,522 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/store"
+)
+
+// Images opens the image store of this engine's root.
+func (e *Engine) Images() (*image.Store, error) { return image.Open(e.Store) }
+
+// PullOptions are `skiff pull`'s flags.
+type PullOptions struct {
+	Platform string
+	Quiet    bool
+	Terminal bool      // Out is a terminal: live progress bars
+	Out      io.Writer // default e.Stdout
+}
+
+// Pull fetches an image into the store, printing Docker's progress lines.
+func (e *Engine) Pull(ctx context.Context, ref string, o PullOptions) (*image.Image, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	opts := image.PullOptions{Platform: o.Platform, Terminal: o.Terminal, Out: o.Out, Quiet: o.Quiet}
+	if opts.Out == nil {
+		opts.Out = e.Stdout
+	}
+	return is.Pull(ctx, ref, opts)
+}
+
+// EnsureImage returns the stored image ref names, pulling it first when it
+// is absent (Docker's "Unable to find image ... locally"), with progress on
+// out (nil: silent). For run and create.
+func (e *Engine) EnsureImage(ctx context.Context, ref, platform string, out io.Writer) (*image.Image, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	img, err := is.Lookup(ref)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return img, err
+	}
+	if _, err := image.Normalize(ref); err != nil {
+		return nil, err
+	}
+	if out != nil {
+		fmt.Fprintf(out, "Unable to find image '%s' locally\n", familiarRef(ref))
+	}
+	return is.Pull(ctx, ref, image.PullOptions{Platform: platform, Out: out})
+}
+
+func familiarRef(ref string) string {
+	r, err := image.Normalize(ref)
+	if err != nil {
+		return ref
+	}
+	return image.FamiliarName(image.Canonical(r))
+}
+
+// ImageRow is one line of `images`: an image under one of its names.
+type ImageRow struct {
+	Image      *image.Image
+	Repository string // familiar, "<none>" when untagged
+	Tag        string
+	Digest     string
+	Containers int
+}
+
+// ImageListOptions are `images`' flags: -a, -f, and the optional
+// [REPOSITORY[:TAG]] argument.
+type ImageListOptions struct {
+	All       bool
+	Filters   []string // "dangling=true", "reference=busybox*", "before=", "since=", "label="
+	Reference string
+}
+
+// ImageList returns `images` rows, newest image first.
+func (e *Engine) ImageList(o ImageListOptions) ([]ImageRow, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := is.List()
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseImageFilters(o.Filters, o.Reference)
+	if err != nil {
+		return nil, err
+	}
+	users := e.imageUsers()
+	// Docker lists the newest image first.
+	imgs = slices.Clone(imgs)
+	slices.SortStableFunc(imgs, func(a, b *image.Image) int { return b.Created.Compare(a.Created) })
+	var rows []ImageRow
+	for _, img := range imgs {
+		if !f.keepImage(img) {
+			continue
+		}
+		for _, r := range imageRows(img) {
+			if f.keepRow(r) {
+				r.Containers = len(users[img.ID])
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows, nil
+}
+
+// imageRows lists an image once per tag, or once as <none> (with its
+// repository when it was pulled by digest).
+func imageRows(img *image.Image) []ImageRow {
+	digest := "<none>"
+	if len(img.RepoDigests) > 0 {
+		_, digest, _ = strings.Cut(img.RepoDigests[0], "@")
+	}
+	var rows []ImageRow
+	for _, t := range img.RepoTags {
+		fam := image.FamiliarName(t)
+		i := strings.LastIndex(fam, ":")
+		rows = append(rows, ImageRow{Image: img, Repository: fam[:i], Tag: fam[i+1:], Digest: digest})
+	}
+	if len(rows) > 0 {
+		return rows
+	}
+	repo := "<none>"
+	if len(img.RepoDigests) > 0 {
+		repo, _, _ = strings.Cut(image.FamiliarName(img.RepoDigests[0]), "@")
+	}
+	return []ImageRow{{Image: img, Repository: repo, Tag: "<none>", Digest: digest}}
+}
+
+type imageFilter struct {
+	dangling *bool
+	refs     []string
+	labels   []string
+}
+
+func parseImageFilters(filters []string, ref string) (*imageFilter, error) {
+	f := &imageFilter{}
+	if ref != "" {
+		f.refs = append(f.refs, ref)
+	}
+	for _, s := range filters {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, store.Invalid("bad format of filter (expected name=value): %s", s)
+		}
+		switch k {
+		case "dangling":
+			b := v == "true" || v == "1"
+			if !b && v != "false" && v != "0" {
+				return nil, store.Invalid("invalid filter 'dangling=%s'", v)
+			}
+			f.dangling = &b
+		case "reference":
+			f.refs = append(f.refs, v)
+		case "label":
+			f.labels = append(f.labels, v)
+		default:
+			return nil, store.Invalid("invalid filter '%s'", k)
+		}
+	}
+	return f, nil
+}
+
+// keepImage applies the dangling filter as Docker's daemon does:
+// dangling=true keeps images without a tag (a repo digest left by a moved
+// tag does not count), dangling=false keeps images with any name.
+func (f *imageFilter) keepImage(img *image.Image) bool {
+	switch {
+	case f.dangling == nil:
+		return true
+	case *f.dangling:
+		return dangling(img)
+	}
+	return len(img.RepoTags)+len(img.RepoDigests) > 0
+}
+
+// dangling: an image with no tag, as `images -f dangling=true` and `image
+// prune` (without -a) see it.
+func dangling(img *image.Image) bool { return len(img.RepoTags) == 0 }
+
+// keepRow applies reference patterns (path.Match globs, as Docker) to the
+// familiar repository[:tag] of a row.
+func (f *imageFilter) keepRow(r ImageRow) bool {
+	if len(f.refs) == 0 {
+		return true
+	}
+	for _, pat := range f.refs {
+		if matchRef(pat, r.Repository, r.Tag) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchRef(pat, repo, tag string) bool {
+	if repo == "<none>" {
+		return false
+	}
+	pat = image.FamiliarName(pat)
+	if ok, _ := path.Match(pat, repo); ok {
+		return true
+	}
+	ok, _ := path.Match(pat, repo+":"+tag)
+	return ok
+}
+
+// imageUsers maps image ids to the containers created from them, read
+// straight from the container records so this does not depend on the
+// container package's API.
+func (e *Engine) imageUsers() map[string][]string {
+	users := map[string][]string{}
+	files, _ := filepath.Glob(e.Store.Path("containers", "*", "container.json"))
+	for _, f := range files {
+		var rec struct {
+			ID      string `json:"ID"`
+			ImageID string `json:"ImageID"`
+		}
+		if store.ReadJSON(f, &rec) == nil && rec.ImageID != "" {
+			if rec.ID == "" {
+				rec.ID = filepath.Base(filepath.Dir(f))
+			}
+			users[rec.ImageID] = append(users[rec.ImageID], rec.ID)
+		}
+	}
+	return users
+}
+
+// TagImage gives the image src the name dst.
+func (e *Engine) TagImage(src, dst string) error {
+	is, err := e.Images()
+	if err != nil {
+		return err
+	}
+	img, err := is.Lookup(src)
+	if err != nil {
+		return err
+	}
+	return is.Tag(img, dst)
+}
+
+// Rmi removes images as `docker rmi` does: a name that is not the image's
+// last is only untagged; otherwise every name goes and the image is deleted.
+// It returns Docker's "Untagged:"/"Deleted:" lines; errors for some refs do
+// not stop the others.
+func (e *Engine) Rmi(refs []string, force bool) ([]string, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var errs rmiError
+	for _, ref := range refs {
+		lines, _, err := e.rmiOne(is, ref, force)
+		out = append(out, lines...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return out, rmiError(errs)
+	}
+	return out, nil
+}
+
+// rmiError is every failure of one rmi, on one line.
+type rmiError []error
+
+func (r rmiError) Error() string {
+	msgs := make([]string, len(r))
+	for i, err := range r {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (r rmiError) Unwrap() []error { return r }
+
+// rmiOne removes one image or name, returning its report lines and the
+// bytes its deletion freed.
+func (e *Engine) rmiOne(is *image.Store, ref string, force bool) ([]string, int64, error) {
+	img, err := is.Lookup(ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	byName := !strings.HasPrefix(img.ID, "sha256:"+strings.TrimPrefix(ref, "sha256:"))
+	users := e.imageUsers()[img.ID]
+	var out []string
+	if byName {
+		name, err := image.Normalize(ref)
+		if err != nil {
+			return nil, 0, err
+		}
+		canon := image.Canonical(name)
+		onlyName := len(img.RepoTags) <= 1 && (len(img.RepoTags) == 0 || img.RepoTags[0] == canon)
+		if !onlyName {
+			if err := untag(is, canon); err != nil {
+				return nil, 0, err
+			}
+			return []string{"Untagged: " + image.FamiliarName(canon)}, 0, nil
+		}
+	} else if len(img.RepoTags) > 1 && !force {
+		return nil, 0, store.Conflict("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
+	}
+	if len(users) > 0 && !force {
+		return nil, 0, store.Conflict("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+			ref, shortID(users[0]), shortID(img.ID))
+	}
+	for _, n := range append(slices.Clone(img.RepoTags), img.RepoDigests...) {
+		if err := untag(is, n); err != nil {
+			return out, 0, err
+		}
+		out = append(out, "Untagged: "+image.FamiliarName(n))
+	}
+	if len(users) > 0 {
+		return out, 0, nil // forced: the names go, the layers stay under the containers
+	}
+	freed, err := is.Remove(img)
+	if err != nil {
+		return out, 0, err
+	}
+	return append(out, "Deleted: "+img.ID), freed, nil
+}
+
+func untag(is *image.Store, n string) error {
+	err := is.Untag(n)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // a concurrent rmi got there first
+	}
+	return err
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// ImageInspect is Docker's `image inspect` shape.
+type ImageInspect struct {
+	Id            string
+	RepoTags      []string
+	RepoDigests   []string
+	Parent        string
+	Comment       string
+	Created       string
+	DockerVersion string
+	Author        string
+	Config        v1.Config
+	Architecture  string
+	Variant       string `json:",omitempty"`
+	Os            string
+	Size          int64
+	GraphDriver   GraphDriver
+	RootFS        RootFS
+	Metadata      struct{ LastTagTime string }
+}
+
+// GraphDriver names where the layers live.
+type GraphDriver struct {
+	Name string
+	Data map[string]string
+}
+
+// RootFS lists the image's diff ids.
+type RootFS struct {
+	Type   string
+	Layers []string
+}
+
+// InspectImages returns one ImageInspect per ref, or the first lookup error
+// (a store.ErrNotFound naming the ref). The top-level `inspect` calls it.
+func (e *Engine) InspectImages(refs []string) ([]any, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, ref := range refs {
+		img, err := is.Lookup(ref)
+		if err != nil {
+			return out, err
+		}
+		ii, err := inspectImage(is, img)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ii)
+	}
+	return out, nil
+}
+
+func inspectImage(is *image.Store, img *image.Image) (*ImageInspect, error) {
+	cf, err := is.ConfigFile(img)
+	if err != nil {
+		return nil, err
+	}
+	ii := &ImageInspect{Id: img.ID, RepoTags: familiar(img.RepoTags), RepoDigests: familiar(img.RepoDigests),
+		Created: cf.Created.UTC().Format(time.RFC3339Nano), DockerVersion: cf.DockerVersion, Author: cf.Author,
+		Config: cf.Config, Architecture: cf.Architecture, Variant: cf.Variant, Os: cf.OS, Size: img.Size,
+		RootFS: RootFS{Type: "layers"}}
+	ii.Metadata.LastTagTime = img.Pulled.UTC().Format(time.RFC3339Nano)
+	for _, d := range cf.RootFS.DiffIDs {
+		ii.RootFS.Layers = append(ii.RootFS.Layers, d.String())
+	}
+	if paths, err := is.LayerPaths(img); err == nil && len(paths) > 0 {
+		ii.GraphDriver = GraphDriver{Name: "overlay", Data: map[string]string{"LowerDir": strings.Join(reversed(paths), ":")}}
+	}
+	return ii, nil
+}
+
+func familiar(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, image.FamiliarName(n))
+	}
+	return out
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+// HistoryEntry is one row of `history`, newest first.
+type HistoryEntry struct {
+	ID        string // the image id on the top row, "<missing>" below, as Docker
+	Created   time.Time
+	CreatedBy string
+	Size      int64
+	Comment   string
+}
+
+// History returns the image's build history from its config.
+func (e *Engine) History(ref string) ([]HistoryEntry, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, err
+	}
+	img, err := is.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := is.ConfigFile(img)
+	if err != nil {
+		return nil, err
+	}
+	sizes := is.LayerSizes(img)
+	hist := cf.History
+	if len(hist) == 0 { // an image without history: one row per layer
+		for range cf.RootFS.DiffIDs {
+			hist = append(hist, v1.History{Created: cf.Created})
+		}
+	}
+	var out []HistoryEntry
+	layer := 0
+	for _, h := range hist {
+		ent := HistoryEntry{ID: "<missing>", Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment}
+		if !h.EmptyLayer && layer < len(sizes) {
+			ent.Size = sizes[layer]
+			layer++
+		}
+		out = append(out, ent)
+	}
+	slices.Reverse(out)
+	if len(out) > 0 {
+		out[0].ID = img.ID
+	}
+	return out, nil
+}
+
+// ImagePrune removes dangling images (all unused ones with all), never one
+// a container uses. It returns Docker's report lines ("untagged: ...",
+// "deleted: sha256:...") and the bytes reclaimed.
+func (e *Engine) ImagePrune(all bool) ([]string, int64, error) {
+	is, err := e.Images()
+	if err != nil {
+		return nil, 0, err
+	}
+	imgs, err := is.List()
+	if err != nil {
+		return nil, 0, err
+	}
+	users := e.imageUsers()
+	var report []string
+	var reclaimed int64
+	for _, img := range imgs {
+		if len(users[img.ID]) > 0 || (!all && !dangling(img)) {
+			continue
+		}
+		lines, freed, err := e.rmiOne(is, img.ID, true)
+		for _, l := range lines {
+			verb, rest, _ := strings.Cut(l, ": ")
+			report = append(report, strings.ToLower(verb)+": "+rest)
+		}
+		// Only layers no remaining image shares count, as Docker.
+		reclaimed += freed
+		if err != nil {
+			return report, reclaimed, err
+		}
+	}
+	is.CleanTemp(time.Hour)
+	return report, reclaimed, nil
+}
