@@ -65,7 +65,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are decided in run()
 	}
 	app.Commands = append(app.Commands, imageCommands()...)
+	app.Commands = append(app.Commands, transferCommands()...)
 	app.Commands = append(app.Commands, containerCommands()...)
+	app.Commands = append(app.Commands, runCommands()...)
 	app.Commands = append(app.Commands, systemCommands()...)
 	app.Commands = append(app.Commands, completionCommand())
 	return app

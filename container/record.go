@@ -37,11 +37,20 @@ type Container struct {
 
 	State        State `json:"State"`
 	RestartCount int   `json:"RestartCount"`
+
+	// Files the container sees as /etc/resolv.conf, /etc/hostname and
+	// /etc/hosts, and its log; Docker's inspect shows the same fields.
+	ResolvConfPath string `json:"ResolvConfPath,omitempty"`
+	HostnamePath   string `json:"HostnamePath,omitempty"`
+	HostsPath      string `json:"HostsPath,omitempty"`
+	LogPath        string `json:"LogPath,omitempty"`
+	Platform       string `json:"Platform,omitempty"`
 }
 
 // Config is what the container runs: the image config merged with run options.
 type Config struct {
 	Hostname     string              `json:"Hostname"`
+	Image        string              `json:"Image,omitempty"` // the image as the user named it (ps shows this)
 	Domainname   string              `json:"Domainname,omitempty"`
 	User         string              `json:"User,omitempty"`
 	Env          []string            `json:"Env,omitempty"`
@@ -63,17 +72,25 @@ type Config struct {
 
 // HostConfig is how the host runs it.
 type HostConfig struct {
-	Binds          []string          `json:"Binds,omitempty"`
-	Tmpfs          map[string]string `json:"Tmpfs,omitempty"`
-	ReadonlyRootfs bool              `json:"ReadonlyRootfs"`
-	NetworkMode    string            `json:"NetworkMode"`
-	AutoRemove     bool              `json:"AutoRemove"`
-	Privileged     bool              `json:"Privileged"`
-	CapAdd         []string          `json:"CapAdd,omitempty"`
-	CapDrop        []string          `json:"CapDrop,omitempty"`
-	SecurityOpt    []string          `json:"SecurityOpt,omitempty"`
+	Binds          []string                 `json:"Binds,omitempty"`
+	Tmpfs          map[string]string        `json:"Tmpfs,omitempty"`
+	ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
+	NetworkMode    string                   `json:"NetworkMode"`
+	AutoRemove     bool                     `json:"AutoRemove"`
+	Privileged     bool                     `json:"Privileged"`
+	CapAdd         []string                 `json:"CapAdd,omitempty"`
+	CapDrop        []string                 `json:"CapDrop,omitempty"`
+	SecurityOpt    []string                 `json:"SecurityOpt,omitempty"`
+	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p, recorded only
+	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
 	// Resources (issue 7) are kept in OCI form; inspect projects them.
 	Resources *specs.LinuxResources `json:"Resources,omitempty"`
+}
+
+// PortBinding is one -p host side, as Docker's inspect shows it.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
 }
 
 // Mount is one bind, volume or tmpfs mount, shaped as Docker's inspect shows it.
@@ -82,8 +99,11 @@ type Mount struct {
 	Name        string   `json:"Name,omitempty"`
 	Source      string   `json:"Source"`
 	Destination string   `json:"Destination"`
+	Driver      string   `json:"Driver,omitempty"`
 	Mode        string   `json:"Mode"`
 	RW          bool     `json:"RW"`
+	Propagation string   `json:"Propagation,omitempty"`
+	Anonymous   bool     `json:"Anonymous,omitempty"` // a volume named by skiff, removed by rm -v
 	Options     []string `json:"-"`
 }
 

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+
+	units "github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/store"
+)
+
+// ctrList is a repeatable flag that keeps each value whole: urfave's
+// StringSliceFlag splits on commas, which breaks -e A=1,2 and -v opts.
+// One ctrList backs every alias of its flag; urfave copies a set value to
+// the other aliases through Serialize/Set, which must then not append twice.
+type ctrList struct{ v []string }
+
+const ctrListCopy = "\x00ctrList-alias-copy"
+
+func (l *ctrList) Set(s string) error {
+	if s != ctrListCopy {
+		l.v = append(l.v, s)
+	}
+	return nil
+}
+
+func (l *ctrList) String() string    { return strings.Join(l.v, ",") }
+func (l *ctrList) Serialize() string { return ctrListCopy }
+
+func ctrListFlag(name string, aliases []string, usage string) cli.Flag {
+	return &cli.GenericFlag{Name: name, Aliases: aliases, Usage: usage, Value: &ctrList{}}
+}
+
+func ctrValues(c *cli.Context, name string) []string {
+	if l, ok := c.Generic(name).(*ctrList); ok && l != nil {
+		return l.v
+	}
+	return nil
+}
+
+// runFlags are the flags create and run share (run adds -d, --sig-proxy,
+// --detach-keys).
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "name", Usage: "assign a `NAME` to the container"},
+		ctrListFlag("env", []string{"e"}, "set environment variables (`KEY=VALUE`, or KEY to copy it)"),
+		ctrListFlag("env-file", nil, "read in a `FILE` of environment variables"),
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` inside the container"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` name or id"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the image's default `ENTRYPOINT`"},
+		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host `NAME`"},
+		ctrListFlag("label", []string{"l"}, "set metadata (`KEY=VALUE`)"),
+		ctrListFlag("label-file", nil, "read in a line delimited `FILE` of labels"),
+		ctrListFlag("volume", []string{"v"}, "bind mount a volume (`SRC:DST[:OPTS]`)"),
+		ctrListFlag("tmpfs", nil, "mount a tmpfs `DIR[:OPTS]`"),
+		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
+		&cli.BoolFlag{Name: "rm", Usage: "automatically remove the container when it exits"},
+		&cli.StringFlag{Name: "cidfile", Usage: "write the container ID to the `FILE`"},
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open even if not attached"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.StringSliceFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach to `STREAM` STDIN, STDOUT or STDERR"},
+		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull image before running (`POLICY`: always, missing, never)"},
+		&cli.StringFlag{Name: "platform", Usage: "set `PLATFORM` if the image is multi-platform"},
+		&cli.StringFlag{Name: "stop-signal", Usage: "`SIGNAL` to stop the container"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "`SECONDS` to wait before killing the container on stop"},
+		&cli.BoolFlag{Name: "privileged", Usage: "give extended privileges to this container"},
+		ctrListFlag("cap-add", nil, "add Linux `CAPABILITIES`"),
+		ctrListFlag("cap-drop", nil, "drop Linux `CAPABILITIES`"),
+		ctrListFlag("security-opt", nil, "security `OPTIONS`"),
+		ctrListFlag("publish", []string{"p"}, "publish a container's `PORT`(s) to the host (recorded only)"),
+		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports (recorded only)"},
+		ctrListFlag("expose", nil, "expose a `PORT` or a range of ports"),
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the pull output"},
+		// Resources (applied by isolate's cgroup setup).
+		&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory `LIMIT`"},
+		&cli.StringFlag{Name: "memory-swap", Usage: "swap `LIMIT` equal to memory plus swap: -1 for unlimited"},
+		&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft `LIMIT`"},
+		&cli.StringFlag{Name: "cpus", Usage: "`NUMBER` of CPUs"},
+		&cli.Int64Flag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "CPU `SHARES` (relative weight)"},
+		&cli.Int64Flag{Name: "cpu-period", Usage: "limit CPU CFS `PERIOD` (µs)"},
+		&cli.Int64Flag{Name: "cpu-quota", Usage: "limit CPU CFS `QUOTA` (µs)"},
+		&cli.StringFlag{Name: "cpuset-cpus", Usage: "`CPUS` in which to allow execution (0-3, 0,1)"},
+		&cli.StringFlag{Name: "cpuset-mems", Usage: "`MEMS` in which to allow execution (0-3, 0,1)"},
+		&cli.Int64Flag{Name: "pids-limit", Usage: "tune container pids `LIMIT` (-1 for unlimited)"},
+		&cli.IntFlag{Name: "blkio-weight", Usage: "block IO (relative `WEIGHT`), between 10 and 1000, or 0 to disable"},
+	}
+}
+
+// parseRunOptions turns create/run flags and arguments (IMAGE [COMMAND]
+// [ARG...]) into engine options, rejecting bad values before anything
+// touches the store.
+func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
+	o := engine.CreateOptions{
+		Image:    c.Args().First(),
+		Name:     c.String("name"),
+		Pull:     c.String("pull"),
+		Platform: c.String("platform"),
+		CIDFile:  c.String("cidfile"),
+		Quiet:    c.Bool("quiet"),
+	}
+	if o.Image == "" {
+		return o, store.Invalid("an image is required")
+	}
+	cfg := &o.Config
+	cfg.Cmd = c.Args().Tail()
+	if len(cfg.Cmd) == 0 {
+		cfg.Cmd = nil
+	}
+	if c.IsSet("entrypoint") {
+		o.EntrypointSet = true
+		cfg.Entrypoint = []string{c.String("entrypoint")}
+	}
+	var err error
+	if cfg.Env, err = ctrEnv(ctrValues(c, "env-file"), ctrValues(c, "env")); err != nil {
+		return o, err
+	}
+	if cfg.Labels, err = ctrLabels(ctrValues(c, "label-file"), ctrValues(c, "label")); err != nil {
+		return o, err
+	}
+	cfg.WorkingDir = c.String("workdir")
+	if cfg.WorkingDir != "" && !strings.HasPrefix(cfg.WorkingDir, "/") {
+		return o, store.Invalid("the working directory '%s' is invalid, it needs to be an absolute path", cfg.WorkingDir)
+	}
+	cfg.User = c.String("user")
+	cfg.Hostname = c.String("hostname")
+	cfg.StopSignal = c.String("stop-signal")
+	if c.IsSet("stop-timeout") {
+		t := c.Int("stop-timeout")
+		cfg.StopTimeout = &t
+	}
+	cfg.Tty = c.Bool("tty")
+	cfg.OpenStdin = c.Bool("interactive")
+	cfg.StdinOnce = cfg.OpenStdin
+	cfg.AttachStdin = cfg.OpenStdin
+	cfg.AttachStdout, cfg.AttachStderr = true, true
+	h := &o.HostConfig
+	h.Binds = ctrValues(c, "volume")
+	for _, b := range h.Binds {
+		if _, err := container.ParseVolume(b); err != nil {
+			return o, err
+		}
+	}
+	for _, t := range ctrValues(c, "tmpfs") {
+		dst, opts, err := container.ParseTmpfs(t)
+		if err != nil {
+			return o, err
+		}
+		if h.Tmpfs == nil {
+			h.Tmpfs = map[string]string{}
+		}
+		h.Tmpfs[dst] = opts
+	}
+	h.ReadonlyRootfs = c.Bool("read-only")
+	h.NetworkMode = c.String("network")
+	h.AutoRemove = c.Bool("rm")
+	h.Privileged = c.Bool("privileged")
+	h.CapAdd = ctrValues(c, "cap-add")
+	h.CapDrop = ctrValues(c, "cap-drop")
+	h.SecurityOpt = ctrValues(c, "security-opt")
+	h.PublishAll = c.Bool("publish-all")
+	if err := ctrPorts(&o, ctrValues(c, "publish"), ctrValues(c, "expose")); err != nil {
+		return o, err
+	}
+	if h.Resources, err = ctrResources(c); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// ctrEnv reads --env-file files then -e values; "KEY" alone takes the
+// value from skiff's environment, and is dropped when unset, as Docker does.
+func ctrEnv(files, flags []string) ([]string, error) {
+	var env []string
+	for _, f := range files {
+		lines, err := ctrReadLines(f)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, lines...)
+	}
+	env = append(env, flags...)
+	out := env[:0]
+	for _, kv := range env {
+		k, _, hasVal := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, store.Invalid("invalid environment variable: %s", kv)
+		}
+		if !hasVal {
+			v, ok := os.LookupEnv(k)
+			if !ok {
+				continue
+			}
+			kv = k + "=" + v
+		}
+		out = append(out, kv)
+	}
+	return out, nil
+}
+
+func ctrLabels(files, flags []string) (map[string]string, error) {
+	var all []string
+	for _, f := range files {
+		lines, err := ctrReadLines(f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, lines...)
+	}
+	all = append(all, flags...)
+	if len(all) == 0 {
+		return nil, nil
+	}
+	labels := map[string]string{}
+	for _, l := range all {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return nil, store.Invalid("invalid label '%s': empty name", l)
+		}
+		labels[k] = v
+	}
+	return labels, nil
+}
+
+// ctrReadLines reads a Docker env/label file: one entry per line, blank
+// lines and # comments skipped.
+func ctrReadLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, store.Invalid("%v", err) // "open x: no such file or directory", as Docker
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+// ctrPorts records -p and --expose: [ip:][hostPort:]containerPort[/proto].
+func ctrPorts(o *engine.CreateOptions, publish, expose []string) error {
+	addExposed := func(p string) {
+		if o.Config.ExposedPorts == nil {
+			o.Config.ExposedPorts = map[string]struct{}{}
+		}
+		o.Config.ExposedPorts[p] = struct{}{}
+	}
+	for _, e := range expose {
+		port, proto, _ := strings.Cut(e, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		if _, err := strconv.ParseUint(strings.Split(port, "-")[0], 10, 16); err != nil {
+			return store.Invalid("invalid range format for --expose: %s", e)
+		}
+		addExposed(port + "/" + proto)
+	}
+	for _, p := range publish {
+		spec, proto, _ := strings.Cut(p, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		parts := strings.Split(spec, ":")
+		var ip, hostPort, ctrPort string
+		switch len(parts) {
+		case 1:
+			ctrPort = parts[0]
+		case 2:
+			hostPort, ctrPort = parts[0], parts[1]
+		case 3:
+			ip, hostPort, ctrPort = parts[0], parts[1], parts[2]
+		default:
+			return store.Invalid("invalid publish opts format (should be name=value but got '%s')", p)
+		}
+		if _, err := strconv.ParseUint(ctrPort, 10, 16); err != nil {
+			return store.Invalid("invalid containerPort: %s", ctrPort)
+		}
+		if hostPort != "" {
+			if _, err := strconv.ParseUint(hostPort, 10, 16); err != nil {
+				return store.Invalid("invalid hostPort: %s", hostPort)
+			}
+		}
+		key := ctrPort + "/" + proto
+		addExposed(key)
+		if o.HostConfig.PortBindings == nil {
+			o.HostConfig.PortBindings = map[string][]container.PortBinding{}
+		}
+		o.HostConfig.PortBindings[key] = append(o.HostConfig.PortBindings[key], container.PortBinding{HostIP: ip, HostPort: hostPort})
+	}
+	return nil
+}
+
+// ctrResources records the resource flags in OCI form (nil when none).
+func ctrResources(c *cli.Context) (*specs.LinuxResources, error) {
+	r := &specs.LinuxResources{}
+	set := false
+	bytesFlag := func(name string) (*int64, error) {
+		if !c.IsSet(name) {
+			return nil, nil
+		}
+		v := c.String(name)
+		if v == "-1" {
+			n := int64(-1)
+			return &n, nil
+		}
+		n, err := units.RAMInBytes(v)
+		if err != nil {
+			return nil, store.Invalid("invalid argument %q for \"--%s\" flag: %v", v, name, err)
+		}
+		return &n, nil
+	}
+	mem := &specs.LinuxMemory{}
+	var err error
+	if mem.Limit, err = bytesFlag("memory"); err != nil {
+		return nil, err
+	}
+	if mem.Swap, err = bytesFlag("memory-swap"); err != nil {
+		return nil, err
+	}
+	if mem.Reservation, err = bytesFlag("memory-reservation"); err != nil {
+		return nil, err
+	}
+	if mem.Limit != nil && *mem.Limit > 0 && *mem.Limit < 6*1024*1024 {
+		return nil, store.Invalid("Minimum memory limit allowed is 6MB")
+	}
+	if mem.Swap != nil && mem.Limit == nil {
+		return nil, store.Invalid("You should always set the Memory limit when using Memoryswap limit, see usage.")
+	}
+	if mem.Limit != nil || mem.Swap != nil || mem.Reservation != nil {
+		r.Memory, set = mem, true
+	}
+	cpu := &specs.LinuxCPU{}
+	cpuSet := false
+	if c.IsSet("cpus") {
+		f, err := strconv.ParseFloat(c.String("cpus"), 64)
+		if err != nil || f < 0 {
+			return nil, store.Invalid("invalid argument %q for \"--cpus\" flag", c.String("cpus"))
+		}
+		period := uint64(100000)
+		quota := int64(f * float64(period))
+		cpu.Period, cpu.Quota, cpuSet = &period, &quota, true
+	}
+	if c.IsSet("cpu-shares") {
+		v := uint64(c.Int64("cpu-shares"))
+		cpu.Shares, cpuSet = &v, true
+	}
+	if c.IsSet("cpu-period") {
+		v := uint64(c.Int64("cpu-period"))
+		cpu.Period, cpuSet = &v, true
+	}
+	if c.IsSet("cpu-quota") {
+		v := c.Int64("cpu-quota")
+		cpu.Quota, cpuSet = &v, true
+	}
+	if c.IsSet("cpus") && (c.IsSet("cpu-period") || c.IsSet("cpu-quota")) {
+		return nil, store.Invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+	}
+	cpu.Cpus, cpu.Mems = c.String("cpuset-cpus"), c.String("cpuset-mems")
+	if cpuSet || cpu.Cpus != "" || cpu.Mems != "" {
+		r.CPU, set = cpu, true
+	}
+	if c.IsSet("pids-limit") {
+		v := c.Int64("pids-limit")
+		r.Pids, set = &specs.LinuxPids{Limit: &v}, true
+	}
+	if c.IsSet("blkio-weight") {
+		w := c.Int("blkio-weight")
+		if w != 0 && (w < 10 || w > 1000) {
+			return nil, store.Invalid("invalid argument %d for \"--blkio-weight\" flag: range is 10 to 1000", w)
+		}
+		v := uint16(w)
+		r.BlockIO, set = &specs.LinuxBlockIO{Weight: &v}, true
+	}
+	if !set {
+		return nil, nil
+	}
+	return r, nil
+}
+
+// ctrArgs checks the argument count with Docker's message.
+func ctrArgs(c *cli.Context, min int, exact bool) error {
+	n := c.NArg()
+	if (exact && n != min) || n < min {
+		kind := "at least"
+		if exact {
+			kind = "exactly"
+		}
+		plural := ""
+		if min != 1 {
+			plural = "s"
+		}
+		return store.Invalid("\"skiff %s\" requires %s %d argument%s.\nSee 'skiff %s --help'.", c.Command.FullName(), kind, min, plural, c.Command.FullName())
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package container
+
+import (
+	"bufio"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// closeInherited marks every descriptor above stderr close-on-exec: the
+// supervisor inherits whatever its caller's shell had open without
+// O_CLOEXEC, and its children (the container) must not.
+func closeInherited() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
+// shrink gives back what start-up touched and the long wait does not
+// need: the heap the Go runtime grew while starting (debug.FreeOSMemory)
+// and the pages of this (large, shared) binary that package init and the
+// start path faulted in. MADV_PAGEOUT only drops pages no other process
+// maps, so supervisors sharing the binary keep sharing it; a page needed
+// again faults back in from the page cache. This keeps the resident size
+// of a waiting supervisor near conmon's.
+func shrink() {
+	debug.FreeOSMemory()
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		// address perms offset dev inode path: file-backed, not writable
+		if len(fields) < 6 || fields[4] == "0" || strings.Contains(fields[1], "w") {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end <= start {
+			continue
+		}
+		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+	}
+}

@@ -1,0 +1,433 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/store"
+)
+
+// CreateOptions are create's (and run's) options, already parsed from flags.
+type CreateOptions struct {
+	Image string
+	Name  string
+	// Config holds the user's side of the config: Cmd (the arguments after
+	// the image), Entrypoint, Env, WorkingDir, User, Hostname, Labels,
+	// StopSignal, StopTimeout, Tty, OpenStdin, ExposedPorts.
+	Config        container.Config
+	EntrypointSet bool // --entrypoint was given ("" clears the image's)
+	// HostConfig holds the host side: Binds (raw -v), Tmpfs, ReadonlyRootfs,
+	// NetworkMode, AutoRemove, Privileged, CapAdd/Drop, SecurityOpt,
+	// PortBindings, Resources.
+	HostConfig container.HostConfig
+	Pull       string // always, missing (default), never
+	Platform   string
+	CIDFile    string
+	Quiet      bool // no pull progress
+}
+
+// containers opens the container store.
+func (e *Engine) containers() (*container.Store, error) { return container.Open(e.Store) }
+
+// Containers is the container store, for the verbs in other engine files.
+func (e *Engine) Containers() (*container.Store, error) { return e.containers() }
+
+// LookupContainer resolves a name, id or unique id prefix.
+func (e *Engine) LookupContainer(ref string) (*container.Container, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	return cs.Lookup(ref)
+}
+
+// Create makes a container record ready to start and returns it.
+func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Container, error) {
+	mounts, err := parseMounts(o.HostConfig.Binds)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name != "" {
+		o.Name = strings.TrimPrefix(o.Name, "/")
+		if err := container.ValidateName(o.Name); err != nil {
+			return nil, err
+		}
+	}
+	if sig := o.Config.StopSignal; sig != "" {
+		if _, err := container.ParseSignal(sig); err != nil {
+			return nil, err
+		}
+	}
+	network, err := networkMode(o.HostConfig.NetworkMode)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := container.Capabilities(o.HostConfig); err != nil {
+		return nil, err
+	}
+	if _, err := container.ParseSecurityOpts(o.HostConfig.SecurityOpt); err != nil {
+		return nil, err
+	}
+	cid, err := openCIDFile(o.CIDFile)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok && cid != nil {
+			cid.Close()
+			os.Remove(o.CIDFile)
+		}
+	}()
+	is, err := image.Open(e.Store)
+	if err != nil {
+		return nil, err
+	}
+	img, err := e.resolveImage(ctx, is, o.Image, o.Pull, o.Platform, o.Quiet)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := is.ConfigFile(img)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := is.LayerPaths(img)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	c := &container.Container{
+		ID:         container.NewID(),
+		Name:       o.Name,
+		Created:    time.Now().UTC(),
+		Image:      firstOr(img.RepoTags, img.ID),
+		ImageID:    img.ID,
+		Config:     o.Config,
+		HostConfig: o.HostConfig,
+		Platform:   cfg.OS,
+		State:      container.State{Status: container.StatusCreated},
+	}
+	c.Config.Image = o.Image
+	c.HostConfig.NetworkMode = network
+	container.MergeImageConfig(&c.Config, &cfg.Config, o.EntrypointSet)
+	if len(c.Config.Args()) == 0 {
+		return nil, store.Invalid("No command specified")
+	}
+	if c.Config.Hostname == "" {
+		c.Config.Hostname = c.ID[:12]
+		if network == "host" {
+			c.Config.Hostname, _ = os.Hostname()
+		}
+	}
+	if c.Name == "" {
+		c.Name = container.GenerateName(cs.NameTaken)
+	}
+	if c.Mounts, err = e.prepareMounts(cs, mounts, c.Config.Volumes, layers); err != nil {
+		return nil, err
+	}
+	container.PlanRootfs(c, layers, cs.Dir(c.ID), cs.RunDir(c.ID))
+	container.SetUserdataPaths(c, cs.Dir(c.ID))
+	c.LogPath = filepath.Join(cs.Dir(c.ID), container.LogFile)
+	if err := createNamed(cs, c, o.Name == ""); err != nil {
+		removeAnonVolumes(cs, c) // made for this container only
+		return nil, err
+	}
+	if err := finishCreate(c); err != nil {
+		cs.Remove(c.ID)
+		removeAnonVolumes(cs, c)
+		return nil, err
+	}
+	if cid != nil {
+		if _, err := cid.WriteString(c.ID); err != nil {
+			cs.Remove(c.ID)
+			return nil, fmt.Errorf("write container ID file: %w", err)
+		}
+		cid.Close()
+	}
+	ok = true
+	return c, nil
+}
+
+// createNamed stores c; a generated name that a concurrent create took
+// between the check and the claim is simply generated again.
+func createNamed(cs *container.Store, c *container.Container, generated bool) error {
+	for attempt := 0; ; attempt++ {
+		err := cs.Create(c)
+		if err == nil || !generated || attempt >= 5 || !errors.Is(err, store.ErrConflict) || !cs.NameTaken(c.Name) {
+			return err
+		}
+		c.Name = container.GenerateName(cs.NameTaken)
+	}
+}
+
+// finishCreate makes the directories and files the record points at.
+func finishCreate(c *container.Container) error {
+	dirs := []string{c.Rootfs.UpperDir, c.Rootfs.WorkDir}
+	dirs = append(dirs, c.Rootfs.LowerDirs...) // only the empty placeholder can be missing
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
+	}
+	// Non-root users in the container must traverse the upper dir.
+	os.Chmod(c.Rootfs.UpperDir, 0o755)
+	return container.WriteUserdata(c)
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+// openCIDFile creates --cidfile exclusively, as Docker refuses to
+// overwrite one that exists.
+func openCIDFile(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil, store.Invalid("container ID file found, make sure the other container isn't running or delete %s", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the container ID file: %w", err)
+	}
+	return f, nil
+}
+
+func networkMode(m string) (string, error) {
+	switch m {
+	case "", "default", "bridge", "private":
+		return "default", nil
+	case "host", "none":
+		return m, nil
+	}
+	return "", store.NotFound("network %s not found", m)
+}
+
+// resolveImage finds ref locally or pulls it, per --pull.
+func (e *Engine) resolveImage(ctx context.Context, is *image.Store, ref, policy, platform string, quiet bool) (*image.Image, error) {
+	switch policy {
+	case "", "missing", "always", "never":
+	default:
+		return nil, store.Invalid("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy)
+	}
+	if policy != "always" {
+		img, err := is.Lookup(ref)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return img, err
+		}
+		if policy == "never" {
+			return nil, store.NotFound("No such image: %s", ref)
+		}
+		if _, err := image.Normalize(ref); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.Stderr, "Unable to find image '%s' locally\n", familiarName(ref))
+	}
+	opts := image.PullOptions{Platform: platform}
+	if !quiet {
+		opts.Out = e.Stderr
+	}
+	return is.Pull(ctx, ref, opts)
+}
+
+// familiarName is ref as Docker echoes it: "busybox" -> "busybox:latest".
+func familiarName(ref string) string {
+	r, err := image.Normalize(ref)
+	if err != nil {
+		return ref
+	}
+	return image.FamiliarName(image.Canonical(r))
+}
+
+// parseMounts parses the -v list; the engine fills volume sources later.
+func parseMounts(binds []string) ([]container.Mount, error) {
+	var out []container.Mount
+	seen := map[string]bool{}
+	for _, b := range binds {
+		m, err := container.ParseVolume(b)
+		if err != nil {
+			return nil, err
+		}
+		if seen[m.Destination] {
+			return nil, store.Invalid("Duplicate mount point: %s", m.Destination)
+		}
+		seen[m.Destination] = true
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// prepareMounts creates missing bind sources (as docker -v does) and
+// volumes, including an anonymous volume for each image VOLUME the user
+// did not mount over. An empty volume gets the image's content at its
+// mount point (Docker's copy-up; -v name:/path:nocopy skips it).
+func (e *Engine) prepareMounts(cs *container.Store, mounts []container.Mount, imageVolumes map[string]struct{}, layers []string) ([]container.Mount, error) {
+	covered := map[string]bool{}
+	for _, m := range mounts {
+		covered[m.Destination] = true
+	}
+	var extra []string
+	for v := range imageVolumes {
+		if !covered[filepath.Clean(v)] {
+			extra = append(extra, filepath.Clean(v))
+		}
+	}
+	sort.Strings(extra)
+	for _, d := range extra {
+		mounts = append(mounts, container.Mount{Type: container.MountVolume, Destination: d, RW: true})
+	}
+	for i := range mounts {
+		m := &mounts[i]
+		m.Propagation = "rprivate"
+		switch m.Type {
+		case container.MountBind:
+			if err := os.MkdirAll(m.Source, 0o755); err != nil && !errors.Is(err, syscall.ENOTDIR) {
+				return nil, fmt.Errorf("create mountpoint for %s: %w", m.Destination, err)
+			}
+		case container.MountVolume:
+			v, err := cs.CreateVolume(m.Name, nil, m.Name == "")
+			if err != nil {
+				return nil, err
+			}
+			m.Anonymous = m.Name == "" || v.Anonymous
+			m.Name = v.Name
+			m.Source = v.Mountpoint
+			m.Driver = "local"
+			if !strings.Contains(m.Mode, "nocopy") && dirEmpty(v.Mountpoint) {
+				if err := container.CopyUp(layers, m.Destination, v.Mountpoint); err != nil {
+					return nil, fmt.Errorf("copy image content to volume %s: %w", v.Name, err)
+				}
+			}
+		}
+	}
+	return mounts, nil
+}
+
+func dirEmpty(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1)
+	return len(names) == 0
+}
+
+// RmOptions are rm's flags.
+type RmOptions struct {
+	Force   bool // kill a running container first
+	Volumes bool // remove its anonymous volumes too
+}
+
+// Rm removes one container: under its lock, checks the state and deletes
+// it. With -f a running container is killed first, and the lock released
+// while its supervisor records the exit and winds down.
+func (e *Engine) Rm(ref string, o RmOptions) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	id, err := cs.Resolve(ref)
+	if err != nil {
+		if o.Force && errors.Is(err, store.ErrNotFound) {
+			return nil // docker rm -f of a missing container is not an error
+		}
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		c, done, err := rmLocked(cs, id, o, attempt > 0)
+		if err != nil || done {
+			if err == nil && o.Volumes {
+				removeAnonVolumes(cs, c)
+			}
+			return err
+		}
+		killContainer(c)
+		waitGone(c, 10*time.Second)
+	}
+}
+
+// rmLocked removes id if it is not running; otherwise (with force) it
+// returns the running record for the caller to kill. A container still
+// running after a kill is removed anyway: its processes were SIGKILLed.
+func rmLocked(cs *container.Store, id string, o RmOptions, killed bool) (*container.Container, bool, error) {
+	l, err := cs.Lock(id)
+	if err != nil {
+		return nil, false, err
+	}
+	defer l.Unlock()
+	c, err := cs.UpdateLocked(id, func(c *container.Container) error {
+		return container.CanRemove(c, o.Force)
+	})
+	if err != nil && o.Force && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+		// An unreadable record (not a refusal): -f clears what is left.
+		return &container.Container{ID: id}, true, cs.RemoveLocked(id)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if c.IsRunning() && !killed {
+		return c, false, nil
+	}
+	if c.IsRunning() {
+		killContainer(c)
+	}
+	return c, true, cs.RemoveLocked(id)
+}
+
+func removeAnonVolumes(cs *container.Store, c *container.Container) {
+	for _, m := range c.Mounts {
+		if m.Type == container.MountVolume && m.Anonymous {
+			cs.RemoveVolume(m.Name, true)
+		}
+	}
+}
+
+// killContainer SIGKILLs a container's init (checked by start time, as
+// pids are reused); its supervisor then records the exit.
+func killContainer(c *container.Container) {
+	if container.Alive(c.State.Pid, c.State.PidStart) {
+		syscall.Kill(c.State.Pid, syscall.SIGKILL)
+	}
+}
+
+// waitGone waits until neither the init nor the supervisor is alive, so
+// rm -f does not pull the rootfs from under a dying supervisor.
+func waitGone(c *container.Container, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if !container.Alive(c.State.Pid, c.State.PidStart) && !container.Alive(c.State.SupervisorPid, c.State.SupervisorStart) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Rename gives a container a new name.
+func (e *Engine) Rename(ref, name string) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	id, err := cs.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	return cs.Rename(id, name)
+}

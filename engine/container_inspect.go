@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/skiff-dev/skiff/container"
+)
+
+// ContainerJSON is docker inspect's shape of a container.
+type ContainerJSON struct {
+	Id              string              `json:"Id"` //nolint:revive // Docker's template name: {{.Id}}
+	Created         time.Time           `json:"Created"`
+	Path            string              `json:"Path"`
+	Args            []string            `json:"Args"`
+	State           StateJSON           `json:"State"`
+	Image           string              `json:"Image"`
+	ResolvConfPath  string              `json:"ResolvConfPath"`
+	HostnamePath    string              `json:"HostnamePath"`
+	HostsPath       string              `json:"HostsPath"`
+	LogPath         string              `json:"LogPath"`
+	Name            string              `json:"Name"`
+	RestartCount    int                 `json:"RestartCount"`
+	Driver          string              `json:"Driver"`
+	Platform        string              `json:"Platform"`
+	MountLabel      string              `json:"MountLabel"`
+	ProcessLabel    string              `json:"ProcessLabel"`
+	AppArmorProfile string              `json:"AppArmorProfile"`
+	ExecIDs         []string            `json:"ExecIDs"`
+	HostConfig      HostConfigJSON      `json:"HostConfig"`
+	GraphDriver     GraphDriverJSON     `json:"GraphDriver"`
+	SizeRw          *int64              `json:"SizeRw,omitempty"`
+	SizeRootFs      *int64              `json:"SizeRootFs,omitempty"`
+	Mounts          []container.Mount   `json:"Mounts"`
+	Config          container.Config    `json:"Config"`
+	NetworkSettings NetworkSettingsJSON `json:"NetworkSettings"`
+}
+
+// StateJSON is inspect's State.
+type StateJSON struct {
+	Status     string    `json:"Status"`
+	Running    bool      `json:"Running"`
+	Paused     bool      `json:"Paused"`
+	Restarting bool      `json:"Restarting"`
+	OOMKilled  bool      `json:"OOMKilled"`
+	Dead       bool      `json:"Dead"`
+	Pid        int       `json:"Pid"`
+	ExitCode   int       `json:"ExitCode"`
+	Error      string    `json:"Error"`
+	StartedAt  time.Time `json:"StartedAt"`
+	FinishedAt time.Time `json:"FinishedAt"`
+}
+
+// HostConfigJSON is inspect's HostConfig, resources flattened as Docker does.
+type HostConfigJSON struct {
+	Binds             []string                           `json:"Binds"`
+	NetworkMode       string                             `json:"NetworkMode"`
+	PortBindings      map[string][]container.PortBinding `json:"PortBindings"`
+	RestartPolicy     RestartPolicyJSON                  `json:"RestartPolicy"`
+	AutoRemove        bool                               `json:"AutoRemove"`
+	CapAdd            []string                           `json:"CapAdd"`
+	CapDrop           []string                           `json:"CapDrop"`
+	Privileged        bool                               `json:"Privileged"`
+	PublishAllPorts   bool                               `json:"PublishAllPorts"`
+	ReadonlyRootfs    bool                               `json:"ReadonlyRootfs"`
+	SecurityOpt       []string                           `json:"SecurityOpt"`
+	Tmpfs             map[string]string                  `json:"Tmpfs,omitempty"`
+	CpuShares         int64                              `json:"CpuShares"`
+	Memory            int64                              `json:"Memory"`
+	NanoCpus          int64                              `json:"NanoCpus"`
+	CpuPeriod         int64                              `json:"CpuPeriod"`
+	CpuQuota          int64                              `json:"CpuQuota"`
+	CpusetCpus        string                             `json:"CpusetCpus"`
+	CpusetMems        string                             `json:"CpusetMems"`
+	BlkioWeight       uint16                             `json:"BlkioWeight"`
+	MemoryReservation int64                              `json:"MemoryReservation"`
+	MemorySwap        int64                              `json:"MemorySwap"`
+	PidsLimit         *int64                             `json:"PidsLimit"`
+}
+
+// RestartPolicyJSON is inspect's HostConfig.RestartPolicy.
+type RestartPolicyJSON struct {
+	Name              string `json:"Name"`
+	MaximumRetryCount int    `json:"MaximumRetryCount"`
+}
+
+// GraphDriverJSON is where the rootfs lives.
+type GraphDriverJSON struct {
+	Data map[string]string `json:"Data"`
+	Name string            `json:"Name"`
+}
+
+// NetworkSettingsJSON is inspect's NetworkSettings: skiff has no bridge
+// network, so only the ports are meaningful.
+type NetworkSettingsJSON struct {
+	Ports      map[string][]container.PortBinding `json:"Ports"`
+	SandboxKey string                             `json:"SandboxKey"`
+	IPAddress  string                             `json:"IPAddress"`
+	Gateway    string                             `json:"Gateway"`
+	MacAddress string                             `json:"MacAddress"`
+	Networks   map[string]any                     `json:"Networks"`
+}
+
+// InspectContainer projects a record into Docker's inspect shape; size
+// adds SizeRw and SizeRootFs (-s).
+func InspectContainer(c *container.Container, size bool) ContainerJSON {
+	args := c.Config.Args()
+	j := ContainerJSON{
+		Id: c.ID, Created: c.Created, Image: c.ImageID, Name: "/" + c.Name,
+		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
+		LogPath: c.LogPath, RestartCount: c.RestartCount, Driver: "overlay", Platform: "linux",
+		Config: c.Config, Mounts: c.Mounts,
+		State: StateJSON{
+			Status: string(c.State.Status), Running: c.IsRunning(),
+			Paused:     c.State.Status == container.StatusPaused,
+			Restarting: c.State.Status == container.StatusRestarting,
+			Dead:       c.State.Status == container.StatusDead,
+			OOMKilled:  c.State.OOMKilled, ExitCode: c.State.ExitCode, Error: c.State.Error,
+			StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
+		},
+		GraphDriver: GraphDriverJSON{Name: "overlay", Data: map[string]string{
+			"LowerDir": joinColon(c.Rootfs.LowerDirs), "UpperDir": c.Rootfs.UpperDir,
+			"WorkDir": c.Rootfs.WorkDir, "MergedDir": c.Rootfs.MergedDir,
+		}},
+		HostConfig: hostConfigJSON(c.HostConfig),
+		NetworkSettings: NetworkSettingsJSON{
+			Ports: map[string][]container.PortBinding{}, Networks: map[string]any{},
+		},
+	}
+	if c.IsRunning() {
+		j.State.Pid = c.State.Pid
+		for p, b := range c.HostConfig.PortBindings {
+			j.NetworkSettings.Ports[p] = b
+		}
+	}
+	if j.Mounts == nil {
+		j.Mounts = []container.Mount{}
+	}
+	if len(args) > 0 {
+		j.Path, j.Args = args[0], args[1:]
+	}
+	if j.Args == nil {
+		j.Args = []string{}
+	}
+	if c.Platform != "" {
+		j.Platform = c.Platform
+	}
+	if size {
+		rw := container.DirSize(c.Rootfs.UpperDir)
+		root := rw
+		for _, l := range c.Rootfs.LowerDirs {
+			root += container.DirSize(l)
+		}
+		j.SizeRw, j.SizeRootFs = &rw, &root
+	}
+	return j
+}
+
+func joinColon(list []string) string {
+	s := ""
+	for i := len(list) - 1; i >= 0; i-- { // top-most first, as overlay and Docker list them
+		if s != "" {
+			s += ":"
+		}
+		s += list[i]
+	}
+	return s
+}
+
+func hostConfigJSON(h container.HostConfig) HostConfigJSON {
+	j := HostConfigJSON{
+		Binds: h.Binds, NetworkMode: h.NetworkMode, PortBindings: h.PortBindings,
+		RestartPolicy: RestartPolicyJSON{Name: "no"}, AutoRemove: h.AutoRemove,
+		CapAdd: h.CapAdd, CapDrop: h.CapDrop, Privileged: h.Privileged,
+		PublishAllPorts: h.PublishAll, ReadonlyRootfs: h.ReadonlyRootfs,
+		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs,
+	}
+	if j.PortBindings == nil {
+		j.PortBindings = map[string][]container.PortBinding{}
+	}
+	r := h.Resources
+	if r == nil {
+		return j
+	}
+	if m := r.Memory; m != nil {
+		j.Memory = deref(m.Limit)
+		j.MemorySwap = deref(m.Swap)
+		j.MemoryReservation = deref(m.Reservation)
+	}
+	if c := r.CPU; c != nil {
+		j.CpuShares = int64(deref(c.Shares))
+		j.CpuQuota = deref(c.Quota)
+		j.CpuPeriod = int64(deref(c.Period))
+		j.CpusetCpus, j.CpusetMems = c.Cpus, c.Mems
+		if j.CpuQuota > 0 && j.CpuPeriod > 0 {
+			j.NanoCpus = j.CpuQuota * 1e9 / j.CpuPeriod
+		}
+	}
+	if r.Pids != nil {
+		j.PidsLimit = r.Pids.Limit
+	}
+	if r.BlockIO != nil {
+		j.BlkioWeight = deref(r.BlockIO.Weight)
+	}
+	return j
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

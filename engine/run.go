@@ -1,0 +1,615 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/store"
+)
+
+// AttachFlags are the streaming options shared by run, start and attach.
+type AttachFlags struct {
+	Stdin      io.Reader // the user's input (os.Stdin); used only when stdin is attached
+	DetachKeys string
+	SigProxy   bool
+}
+
+// RunOptions are run's options: create's plus how to attach.
+type RunOptions struct {
+	Create CreateOptions
+	Detach bool
+	Attach []string // -a: stdin, stdout, stderr; empty means Docker's default
+	AttachFlags
+}
+
+// Run creates a container and starts it: detached it prints the id, in the
+// foreground it streams the container's output and returns its exit code
+// as an *ExitError (nil for 0).
+func (e *Engine) Run(ctx context.Context, o RunOptions) error {
+	if _, err := container.ParseDetachKeys(o.DetachKeys); err != nil {
+		return err
+	}
+	cfg := &o.Create.Config
+	if !o.Detach {
+		in, out, errs, err := attachStreams(o.Attach, cfg.OpenStdin)
+		if err != nil {
+			return err
+		}
+		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = in, out, errs
+		cfg.StdinOnce = in
+		if in && cfg.Tty && !isTerminal(o.Stdin) {
+			return store.Invalid("the input device is not a TTY")
+		}
+	} else if len(o.Attach) > 0 {
+		return store.Invalid("Conflicting options: -a and -d")
+	}
+	c, err := e.Create(ctx, o.Create)
+	if err != nil {
+		return err
+	}
+	if o.Detach {
+		if err := e.startSupervisor(c, false); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout, c.ID)
+		return nil
+	}
+	return e.startAttached(c, c.Config.AttachStdin, c.Config.AttachStdout, c.Config.AttachStderr, o.AttachFlags)
+}
+
+// attachStreams reads -a as Docker does: without it, stdout and stderr
+// (and stdin with -i).
+func attachStreams(list []string, openStdin bool) (in, out, errs bool, err error) {
+	if len(list) == 0 {
+		return openStdin, true, true, nil
+	}
+	for _, s := range list {
+		switch strings.ToLower(s) {
+		case "stdin":
+			in = true
+		case "stdout":
+			out = true
+		case "stderr":
+			errs = true
+		default:
+			return false, false, false, store.Invalid("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", s)
+		}
+	}
+	return in, out, errs, nil
+}
+
+// startSupervisor starts c, turning a failure inside the container into
+// Docker's exit codes (126, 127).
+func (e *Engine) startSupervisor(c *container.Container, attached bool) error {
+	opts := container.SuperviseOptions{Attached: attached}
+	if c.Config.Tty && attached {
+		opts.Rows, opts.Cols = termSize()
+	}
+	err := container.StartSupervisor(e.Store, c.ID, opts)
+	var se *container.StartError
+	if errors.As(err, &se) && se.Code != 125 {
+		return &ExitError{Code: se.Code, Message: se.Msg}
+	}
+	return err
+}
+
+// startAttached starts c and streams it until it exits.
+func (e *Engine) startAttached(c *container.Container, in, out, errs bool, f AttachFlags) error {
+	// Signals that arrive while the container starts are forwarded once
+	// it runs, not lost and not fatal to us.
+	p := e.prepareAttach(c, in, out, errs, f)
+	defer p.stop()
+	if err := e.startSupervisor(c, true); err != nil {
+		return err
+	}
+	return p.run(e.Store, c.ID)
+}
+
+// attachRunning attaches to an already running container.
+func (e *Engine) attachRunning(c *container.Container, in, out, errs bool, f AttachFlags) error {
+	p := e.prepareAttach(c, in, out, errs, f)
+	defer p.stop()
+	if c.Config.Tty {
+		if rows, cols := termSize(); rows > 0 {
+			p.resize <- container.WinSize{Rows: rows, Cols: cols}
+		}
+	}
+	return p.run(e.Store, c.ID)
+}
+
+// attachPlan is one attach in progress: the terminal state to restore and
+// the signal relays to stop.
+type attachPlan struct {
+	opts    container.AttachOptions
+	resize  chan container.WinSize
+	sigs    chan syscall.Signal
+	notify  chan os.Signal
+	restore func()
+	stderr  io.Writer
+}
+
+func (e *Engine) prepareAttach(c *container.Container, in, out, errs bool, f AttachFlags) *attachPlan {
+	return e.prepareStreams(c.Config.Tty, in, out, errs, f)
+}
+
+// prepareStreams sets up an attach or exec session's side on this end:
+// which streams, raw mode for a tty, resize and signal relays.
+func (e *Engine) prepareStreams(tty, in, out, errs bool, f AttachFlags) *attachPlan {
+	p := &attachPlan{
+		resize:  make(chan container.WinSize, 4),
+		sigs:    make(chan syscall.Signal, 16),
+		notify:  make(chan os.Signal, 16),
+		restore: func() {},
+		stderr:  e.Stderr,
+	}
+	p.opts = container.AttachOptions{Tty: tty, DetachKeys: f.DetachKeys, Resize: p.resize, Signals: p.sigs}
+	if in && f.Stdin != nil {
+		p.opts.Stdin = f.Stdin
+	}
+	if out {
+		p.opts.Stdout = e.Stdout
+	}
+	if errs {
+		p.opts.Stderr = e.Stderr
+	}
+	// With a tty, ^C is a byte for the container's terminal, not a signal
+	// for us (Docker turns sig-proxy off with -t).
+	var sigs []os.Signal
+	if tty {
+		sigs = append(sigs, syscall.SIGWINCH)
+		if in {
+			if fd, ok := terminalFd(f.Stdin); ok {
+				if old, err := term.MakeRaw(fd); err == nil {
+					p.restore = func() { term.Restore(fd, old) }
+				}
+			}
+		}
+	} else if f.SigProxy {
+		sigs = append(sigs, proxiedSignals...)
+	}
+	if len(sigs) > 0 {
+		signal.Notify(p.notify, sigs...)
+		go p.relaySignals()
+	}
+	return p
+}
+
+// proxiedSignals are what a foreground run passes on (--sig-proxy).
+var proxiedSignals = []os.Signal{
+	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
+}
+
+func (p *attachPlan) relaySignals() {
+	for s := range p.notify {
+		sig := s.(syscall.Signal)
+		if sig == syscall.SIGWINCH {
+			if rows, cols := termSize(); rows > 0 {
+				select {
+				case p.resize <- container.WinSize{Rows: rows, Cols: cols}:
+				default:
+				}
+			}
+			continue
+		}
+		select {
+		case p.sigs <- sig:
+		default:
+		}
+	}
+}
+
+func (p *attachPlan) stop() {
+	signal.Stop(p.notify)
+	p.restore()
+}
+
+// run attaches and maps the outcome: the container's code as an
+// *ExitError, nil for 0 or a detach.
+func (p *attachPlan) run(st *store.Store, id string) error {
+	code, err := container.Attach(st, id, p.opts)
+	p.restore() // before anything is printed on the user's terminal
+	if errors.Is(err, container.ErrDetached) {
+		fmt.Fprintln(p.stderr, "read escape sequence") // as Docker says it
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func terminalFd(r io.Reader) (int, bool) {
+	f, ok := r.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	return int(f.Fd()), true
+}
+
+func isTerminal(r io.Reader) bool {
+	_, ok := terminalFd(r)
+	return ok
+}
+
+// termSize is the user's terminal size (stdout's, else stdin's), or 0, 0.
+func termSize() (rows, cols uint16) {
+	for _, f := range []*os.File{os.Stdout, os.Stdin, os.Stderr} {
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil && w > 0 && h > 0 {
+			return uint16(h), uint16(w)
+		}
+	}
+	return 0, 0
+}
+
+// StartOptions are start's flags.
+type StartOptions struct {
+	Attach      bool // -a
+	Interactive bool // -i
+	AttachFlags
+}
+
+// Start starts each container (a running one is left alone), printing its
+// reference; with -a it streams the one container and returns its code.
+func (e *Engine) Start(refs []string, o StartOptions) error {
+	if (o.Attach || o.Interactive) && len(refs) > 1 {
+		return store.Invalid("you cannot start and attach multiple containers at once")
+	}
+	if _, err := container.ParseDetachKeys(o.DetachKeys); err != nil {
+		return err
+	}
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, ref := range refs {
+		c, err := cs.Lookup(ref)
+		if err == nil {
+			err = container.CanStart(c)
+		}
+		if err != nil && (o.Attach || o.Interactive) {
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "Error: %v\n", err)
+			failed = append(failed, ref)
+			continue
+		}
+		if o.Attach || o.Interactive {
+			in := o.Interactive && c.Config.OpenStdin
+			if c.IsRunning() {
+				return e.attachRunning(c, in, true, true, o.AttachFlags)
+			}
+			if in && c.Config.Tty && !isTerminal(o.Stdin) {
+				return store.Invalid("the input device is not a TTY")
+			}
+			return e.startAttached(c, in, true, true, o.AttachFlags)
+		}
+		if !c.IsRunning() {
+			if err := e.startSupervisor(c, false); err != nil {
+				fmt.Fprintf(e.Stderr, "Error: %v\n", err)
+				failed = append(failed, ref)
+				continue
+			}
+		}
+		fmt.Fprintln(e.Stdout, ref)
+	}
+	if len(failed) > 0 {
+		// Docker's start exits 1 after naming what failed.
+		return &ExitError{Code: 1, Message: "failed to start containers: " + strings.Join(failed, ", ")}
+	}
+	return nil
+}
+
+// AttachOptions are attach's flags.
+type AttachOptions struct {
+	NoStdin bool
+	AttachFlags
+}
+
+// Attach streams a running container's output (and input unless
+// --no-stdin) until it exits, returning its code.
+func (e *Engine) Attach(ref string, o AttachOptions) error {
+	if _, err := container.ParseDetachKeys(o.DetachKeys); err != nil {
+		return err
+	}
+	c, err := e.LookupContainer(ref)
+	if err != nil {
+		return err
+	}
+	if !c.IsRunning() {
+		return store.Conflict("You cannot attach to a stopped container, start it first")
+	}
+	in := !o.NoStdin && c.Config.OpenStdin
+	if in && c.Config.Tty && !isTerminal(o.Stdin) {
+		return store.Invalid("the input device is not a TTY")
+	}
+	return e.attachRunning(c, in, true, true, o.AttachFlags)
+}
+
+// LogsOptions are logs' flags, as typed.
+type LogsOptions struct {
+	Follow, Timestamps bool
+	Tail               string // "all" or a number
+	Since, Until       string // RFC 3339 time, Unix time, or a duration ago
+}
+
+// Logs prints what a container wrote: stdout to stdout, stderr to stderr.
+func (e *Engine) Logs(ref string, o LogsOptions) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	c, err := cs.Lookup(ref)
+	if err != nil {
+		return err
+	}
+	opts := container.LogOptions{Tail: -1, Timestamps: o.Timestamps, Follow: o.Follow}
+	if o.Tail != "" && o.Tail != "all" {
+		n, err := strconv.Atoi(o.Tail)
+		if err != nil {
+			return store.Invalid("invalid value for \"tail\": %q", o.Tail)
+		}
+		if n >= 0 {
+			opts.Tail = n
+		}
+	}
+	now := time.Now()
+	if opts.Since, err = container.ParseLogTime(o.Since, now); err != nil {
+		return err
+	}
+	if opts.Until, err = container.ParseLogTime(o.Until, now); err != nil {
+		return err
+	}
+	id := c.ID
+	opts.Running = func() bool {
+		c, err := cs.Get(id)
+		return err == nil && c.IsRunning()
+	}
+	path := c.LogPath
+	if path == "" {
+		path = filepath.Join(cs.Dir(id), container.LogFile)
+	}
+	return container.ReadLog(path, opts, e.Stdout, e.Stderr)
+}
+
+// StopOptions are stop's and restart's flags.
+type StopOptions struct {
+	Timeout *int   // -t; nil: the record's StopTimeout, else 10 s
+	Signal  string // -s; "": the record's StopSignal, else SIGTERM
+}
+
+// Stop stops each container: its stop signal, then SIGKILL after the
+// timeout. A container that is not running is not an error (Docker).
+func (e *Engine) Stop(refs []string, o StopOptions) error {
+	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
+		return e.stop(c, o)
+	})
+}
+
+func (e *Engine) stop(c *container.Container, o StopOptions) error {
+	if !c.IsRunning() {
+		return nil
+	}
+	sig, err := container.StopSignal(c)
+	if o.Signal != "" {
+		sig, err = container.ParseSignal(o.Signal)
+	}
+	if err != nil {
+		return err
+	}
+	timeout := 10
+	if c.Config.StopTimeout != nil {
+		timeout = *c.Config.StopTimeout
+	}
+	if o.Timeout != nil {
+		timeout = *o.Timeout
+	}
+	if err := container.Signal(c, sig); err != nil && !errors.Is(err, container.ErrProcessGone) {
+		return fmt.Errorf("cannot stop container: %s: %w", c.ID, err)
+	}
+	wait := time.Duration(timeout) * time.Second
+	if timeout < 0 {
+		wait = -1 // -t -1: wait forever, as Docker
+	}
+	if container.WaitPid(c.State.Pid, c.State.PidStart, wait) {
+		container.WaitStopped(c, 10*time.Second)
+		return nil
+	}
+	if err := container.Signal(c, syscall.SIGKILL); err != nil && !errors.Is(err, container.ErrProcessGone) {
+		return fmt.Errorf("cannot kill container: %s: %w", c.ID, err)
+	}
+	if !container.WaitStopped(c, 30*time.Second) {
+		return fmt.Errorf("container %s did not stop", c.ID)
+	}
+	return nil
+}
+
+// eachContainer runs fn on each reference and prints it on success, as
+// docker stop/kill/restart do; failures are printed as they come.
+func (e *Engine) eachContainer(refs []string, fn func(*container.Store, *container.Container) error) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, ref := range refs {
+		c, err := cs.Lookup(ref)
+		if err == nil {
+			err = fn(cs, c)
+		}
+		if err != nil {
+			failed = true
+			fmt.Fprintf(e.Stderr, "Error: %v\n", err)
+			continue
+		}
+		fmt.Fprintln(e.Stdout, ref)
+	}
+	return exitOne(failed)
+}
+
+// exitOne is how Docker's multi-container verbs end when one failed:
+// every error already printed, exit status 1.
+func exitOne(failed bool) error {
+	if failed {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// Kill sends a signal (default SIGKILL) to each running container.
+func (e *Engine) Kill(refs []string, sigName string) error {
+	sig := syscall.SIGKILL
+	if sigName != "" {
+		var err error
+		if sig, err = container.ParseSignal(sigName); err != nil {
+			return err
+		}
+	}
+	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
+		if err := container.CanSignal(c); err != nil {
+			return fmt.Errorf("cannot kill container: %s: %w", c.Name, err)
+		}
+		if err := container.Signal(c, sig); err != nil {
+			if errors.Is(err, container.ErrProcessGone) {
+				return store.Conflict("cannot kill container: %s: Container %s is not running", c.Name, c.ID)
+			}
+			return fmt.Errorf("cannot kill container: %s: %w", c.Name, err)
+		}
+		if sig == syscall.SIGKILL {
+			// As Docker: a SIGKILLed container is stopped when kill returns,
+			// so an rm right after it does not need -f.
+			container.WaitStopped(c, 10*time.Second)
+		}
+		return nil
+	})
+}
+
+// Wait blocks until each container stops and prints its exit code.
+func (e *Engine) Wait(refs []string) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, ref := range refs {
+		code, err := e.wait(cs, ref)
+		if err != nil {
+			failed = true
+			fmt.Fprintf(e.Stderr, "Error: %v\n", err)
+			continue
+		}
+		fmt.Fprintln(e.Stdout, code)
+	}
+	return exitOne(failed)
+}
+
+func (e *Engine) wait(cs *container.Store, ref string) (int, error) {
+	c, err := cs.Lookup(ref)
+	if err != nil {
+		return 0, err
+	}
+	for c.IsRunning() {
+		// The supervisor tells a stream-less client the exit code, even
+		// when --rm removes the record before we could read it.
+		if code, err := container.Attach(e.Store, c.ID, container.AttachOptions{}); err == nil {
+			return code, nil
+		}
+		container.WaitStopped(c, -1)
+		last := c
+		if c, err = cs.Get(last.ID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return last.State.ExitCode, nil // --rm removed it
+			}
+			return 0, err
+		}
+	}
+	return c.State.ExitCode, nil
+}
+
+// Restart stops each running container and starts it again.
+func (e *Engine) Restart(refs []string, o StopOptions) error {
+	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
+		if err := e.stop(c, o); err != nil {
+			return err
+		}
+		c, err := cs.Get(c.ID)
+		if err != nil {
+			return err
+		}
+		if err := container.CanStart(c); err != nil {
+			return err
+		}
+		return e.startSupervisor(c, false)
+	})
+}
+
+// ExecOptions are exec's flags.
+type ExecOptions struct {
+	Detach, Interactive, Tty, Privileged bool
+	Env                                  []string // KEY=VALUE, already read from -e/--env-file
+	WorkingDir, User                     string
+	AttachFlags
+}
+
+// Exec runs a command in a running container through its supervisor and
+// returns its exit code as an *ExitError (126/127 when it cannot run).
+func (e *Engine) Exec(ref string, args []string, o ExecOptions) error {
+	if _, err := container.ParseDetachKeys(o.DetachKeys); err != nil {
+		return err
+	}
+	c, err := e.LookupContainer(ref)
+	if err != nil {
+		return err
+	}
+	if err := container.CanSignal(c); err != nil {
+		return err
+	}
+	if o.Interactive && o.Tty && !o.Detach && !isTerminal(o.Stdin) {
+		return store.Invalid("the input device is not a TTY")
+	}
+	req := container.ExecRequest{
+		Args: args, Env: o.Env, WorkingDir: o.WorkingDir, User: o.User,
+		Tty: o.Tty, OpenStdin: o.Interactive, Privileged: o.Privileged, Detach: o.Detach,
+	}
+	if o.Tty && !o.Detach {
+		req.Rows, req.Cols = termSize()
+	}
+	o.SigProxy = false // docker exec does not proxy signals
+	p := e.prepareStreams(o.Tty, o.Interactive && !o.Detach, !o.Detach, !o.Detach, o.AttachFlags)
+	defer p.stop()
+	code, err := container.Exec(e.Store, c.ID, req, p.opts)
+	p.restore()
+	var se *container.StartError
+	switch {
+	case errors.As(err, &se):
+		if se.Code == 125 {
+			return errors.New(se.Msg)
+		}
+		return &ExitError{Code: se.Code, Message: se.Msg}
+	case errors.Is(err, container.ErrDetached):
+		fmt.Fprintln(e.Stderr, "read escape sequence")
+		return nil
+	case err != nil:
+		return err
+	case code != 0:
+		return &ExitError{Code: code}
+	}
+	return nil
+}

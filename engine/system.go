@@ -1,0 +1,373 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/store"
+)
+
+// PruneReport is what a prune removed, for Docker's "Deleted ..." output.
+type PruneReport struct {
+	Containers []string
+	Images     []ImageDeleted
+	Volumes    []string
+	Space      int64
+}
+
+// ImageDeleted is one line pair of Docker's "Deleted Images:" list.
+type ImageDeleted struct {
+	Untagged []string
+	Deleted  string
+}
+
+// ContainerPrune removes every container that is not running. One whose
+// lock is held (being started or removed right now) is left alone.
+func (e *Engine) ContainerPrune() (*PruneReport, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	r := &PruneReport{}
+	for _, c := range list {
+		if c.IsRunning() {
+			continue
+		}
+		if size, ok := pruneOne(cs, c.ID); ok {
+			r.Containers = append(r.Containers, c.ID)
+			r.Space += size
+		}
+	}
+	return r, nil
+}
+
+func pruneOne(cs *container.Store, id string) (int64, bool) {
+	l, ok, err := cs.TryLock(id)
+	if err != nil || !ok {
+		return 0, false
+	}
+	defer l.Unlock()
+	c, err := cs.Get(id)
+	if err != nil || c.IsRunning() || container.CanRemove(c, false) != nil {
+		return 0, false
+	}
+	size := container.DirSize(c.Rootfs.UpperDir)
+	if cs.RemoveLocked(id) != nil {
+		return 0, false
+	}
+	return size, true
+}
+
+// pruneImages removes dangling images (untagged), or with all every
+// image no container uses.
+func (e *Engine) pruneImages(all bool) ([]ImageDeleted, int64, error) {
+	is, err := image.Open(e.Store)
+	if err != nil {
+		return nil, 0, err
+	}
+	used, err := e.imagesInUse()
+	if err != nil {
+		return nil, 0, err
+	}
+	imgs, err := is.List()
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []ImageDeleted
+	var space int64
+	for _, img := range imgs {
+		if used[img.ID] || (!all && len(img.RepoTags) > 0) {
+			continue
+		}
+		d := ImageDeleted{Deleted: img.ID}
+		for _, t := range img.RepoTags {
+			d.Untagged = append(d.Untagged, image.FamiliarName(t))
+		}
+		for _, t := range img.RepoDigests {
+			d.Untagged = append(d.Untagged, image.FamiliarName(t))
+		}
+		if err := is.Delete(img); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return out, space, err
+		}
+		out = append(out, d)
+		space += img.Size
+	}
+	return out, space, nil
+}
+
+// imagesInUse is the set of image ids any container (in any state) uses.
+func (e *Engine) imagesInUse() (map[string]bool, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range list {
+		used[c.ImageID] = true
+	}
+	return used, nil
+}
+
+// SystemPruneOptions are system prune's flags.
+type SystemPruneOptions struct {
+	All     bool // every unused image, not only dangling ones
+	Volumes bool // unused anonymous volumes too
+}
+
+// SystemPrune removes stopped containers, dangling (or unused) images and,
+// with Volumes, unused volumes.
+func (e *Engine) SystemPrune(o SystemPruneOptions) (*PruneReport, error) {
+	r, err := e.ContainerPrune()
+	if err != nil {
+		return nil, err
+	}
+	if o.Volumes {
+		v, err := e.VolumePrune(false)
+		if err != nil {
+			return r, err
+		}
+		r.Volumes, r.Space = v.Volumes, r.Space+v.Space
+	}
+	imgs, space, err := e.pruneImages(o.All)
+	r.Images, r.Space = imgs, r.Space+space
+	return r, err
+}
+
+// VolumeCreate creates (or returns) a named volume.
+func (e *Engine) VolumeCreate(name string, labels map[string]string) (*container.Volume, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	return cs.CreateVolume(name, labels, false)
+}
+
+// Volumes lists volumes.
+func (e *Engine) Volumes() ([]*container.Volume, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	return cs.ListVolumes()
+}
+
+// VolumeInspect loads one volume.
+func (e *Engine) VolumeInspect(name string) (*container.Volume, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	return cs.Volume(name)
+}
+
+// VolumeRm removes a volume no container uses.
+func (e *Engine) VolumeRm(name string, force bool) error {
+	cs, err := e.containers()
+	if err != nil {
+		return err
+	}
+	_, err = cs.RemoveVolume(name, force)
+	return err
+}
+
+// VolumePrune removes unused anonymous volumes, or with all every unused
+// volume (Docker 23's rule).
+func (e *Engine) VolumePrune(all bool) (*PruneReport, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := cs.ListVolumes()
+	if err != nil {
+		return nil, err
+	}
+	r := &PruneReport{}
+	for _, v := range vols {
+		if !all && !v.Anonymous {
+			continue
+		}
+		size, err := cs.RemoveVolume(v.Name, false)
+		if err != nil {
+			continue // in use
+		}
+		r.Volumes = append(r.Volumes, v.Name)
+		r.Space += size
+	}
+	return r, nil
+}
+
+// DFRow is one row of system df.
+type DFRow struct {
+	Type              string
+	Total, Active     int
+	Size, Reclaimable int64
+}
+
+// SystemDF reports disk use by images, containers and volumes.
+func (e *Engine) SystemDF() ([]DFRow, error) {
+	is, err := image.Open(e.Store)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := is.List()
+	if err != nil {
+		return nil, err
+	}
+	ctrs, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := cs.ListVolumes()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range ctrs {
+		used[c.ImageID] = true
+	}
+	rows := []DFRow{{Type: "Images"}, {Type: "Containers"}, {Type: "Local Volumes"}, {Type: "Build Cache"}}
+	for _, img := range imgs {
+		rows[0].Total++
+		rows[0].Size += img.Size
+		if used[img.ID] {
+			rows[0].Active++
+		} else {
+			rows[0].Reclaimable += img.Size
+		}
+	}
+	volUsed := map[string]bool{}
+	for _, c := range ctrs {
+		size := container.DirSize(c.Rootfs.UpperDir)
+		rows[1].Total++
+		rows[1].Size += size
+		if c.IsRunning() {
+			rows[1].Active++
+		} else {
+			rows[1].Reclaimable += size
+		}
+		for _, m := range c.Mounts {
+			if m.Type == container.MountVolume {
+				volUsed[m.Name] = true
+			}
+		}
+	}
+	for _, v := range vols {
+		size := container.DirSize(v.Mountpoint)
+		rows[2].Total++
+		rows[2].Size += size
+		if volUsed[v.Name] {
+			rows[2].Active++
+		} else {
+			rows[2].Reclaimable += size
+		}
+	}
+	return rows, nil
+}
+
+// Info is skiff info's content.
+type Info struct {
+	Version        string
+	Containers     int
+	Running        int
+	Paused         int
+	Stopped        int
+	Images         int
+	StorageDriver  string
+	Root           string
+	RunRoot        string
+	Rootless       bool
+	CgroupVersion  string
+	Cgroups        bool
+	CgroupsNote    string `json:",omitempty"`
+	Kernel         string
+	OS             string
+	Arch           string
+	CPUs           int
+	UIDMap, GIDMap []string `json:",omitempty"`
+	IDMapNote      string   `json:",omitempty"`
+}
+
+// Info reports the store, the host and what skiff can use on it.
+func (e *Engine) Info(version string) (*Info, error) {
+	in := &Info{
+		Version: version, StorageDriver: "overlay", Root: e.Store.Root, RunRoot: e.Store.RunRoot,
+		Rootless: store.Rootless(), CgroupVersion: cgroupVersion(), Kernel: kernelRelease(),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
+	}
+	if cs, err := e.containers(); err == nil {
+		if list, err := cs.List(); err == nil {
+			for _, c := range list {
+				in.Containers++
+				switch {
+				case c.State.Status == container.StatusPaused:
+					in.Paused++
+				case c.IsRunning():
+					in.Running++
+				default:
+					in.Stopped++
+				}
+			}
+		}
+	}
+	if is, err := image.Open(e.Store); err == nil {
+		if imgs, err := is.List(); err == nil {
+			in.Images = len(imgs)
+		}
+	}
+	in.Cgroups, in.CgroupsNote = container.CgroupsAvailable()
+	if in.Rootless {
+		uids, gids, multi := container.IDMappings()
+		for _, m := range uids {
+			in.UIDMap = append(in.UIDMap, idMapString(m.ContainerID, m.HostID, m.Size))
+		}
+		for _, m := range gids {
+			in.GIDMap = append(in.GIDMap, idMapString(m.ContainerID, m.HostID, m.Size))
+		}
+		if !multi {
+			in.IDMapNote = "no /etc/subuid or /etc/subgid range for this user: containers map only the user (as root)"
+		}
+	}
+	return in, nil
+}
+
+func idMapString(ctr, host, size uint32) string {
+	return strings.Join([]string{itoa(ctr), itoa(host), itoa(size)}, ":")
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// cgroupVersion: "2" on a unified hierarchy, "1" on a legacy or hybrid one.
+func cgroupVersion() string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return "2"
+	}
+	return "1"
+}
+
+func kernelRelease() string {
+	data, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(data))
+}
