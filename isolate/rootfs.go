@@ -86,9 +86,17 @@ func mountOverlay(m *specs.Mount, root string, rootless bool) error {
 	if len(data) > maxMountData {
 		data = shortenLowerdirs(data)
 	}
-	err := unix.Mount(m.Source, root, typ, flags, data)
-	if err != nil && rootless && typ == "overlay" && !strings.Contains(data, "userxattr") {
+	// Inside a user namespace overlay mounts without userxattr too, but then
+	// it ignores user.overlay.opaque and opaque directories from rootless
+	// layers leak their lower contents. So ask for it first, and fall back
+	// only for kernels older than 5.11 that do not know the option.
+	withXattr := rootless && typ == "overlay" && !strings.Contains(data, "userxattr")
+	var err error
+	if withXattr {
 		err = unix.Mount(m.Source, root, typ, flags, data+",userxattr")
+	}
+	if !withXattr || err == unix.EINVAL {
+		err = unix.Mount(m.Source, root, typ, flags, data)
 	}
 	if err != nil {
 		return fmt.Errorf("mount rootfs overlay at %s: %w", root, err)
