@@ -29,7 +29,7 @@ demo: deps build
     tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$tmp/rootfs/bin"
     cp /bin/busybox "$tmp/rootfs/bin/busybox"
-    for a in $(/bin/busybox --list); do ln -sf busybox "$tmp/rootfs/bin/$a"; done
+    for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$tmp/rootfs/bin/$a"; done
     tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" .
     {{bin}} import "$tmp/rootfs.tar" demo/busybox:latest
     {{bin}} run --rm demo/busybox:latest echo "hello from a skiff container"
@@ -40,8 +40,21 @@ unit:
     go test -count=1 $(go list ./... | grep -v /e2e)
 
 # Every test: unit, then the e2e suites against the built binary.
+# The e2e output drops go test's RUN/PAUSE/CONT noise but keeps "=== NAME"
+# headers, so each failure message stays under the (sub)test it belongs to;
+# the full -v log is kept and the failed tests are listed again at the end.
 test: deps build unit
-    SKIFF_BIN={{bin}} go test -count=1 -timeout 25m -v ./e2e/ 2>&1 | tee /tmp/skiff-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit ${PIPESTATUS[0]}
+    #!/usr/bin/env bash
+    set -uo pipefail
+    log=$(mktemp /tmp/skiff-e2e.XXXXXX.log)
+    SKIFF_BIN={{bin}} go test -count=1 -timeout 20m -parallel 4 -v ./e2e/ 2>&1 | tee "$log" | grep --line-buffered -vE '^=== (RUN|PAUSE|CONT) '
+    rc=${PIPESTATUS[0]}
+    echo "e2e: full log in $log"
+    if [ "$rc" -ne 0 ]; then
+      echo "e2e: FAILED tests:"
+      grep -E '^ *--- FAIL' "$log" || echo "  (none reported: build error, panic or timeout; see the log)"
+    fi
+    exit "$rc"
 
 # Benchmarks side by side with podman (not tests: figures are for people).
 bench: deps build
