@@ -35,7 +35,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(interspersedArgs(app, args))
 	if err == nil {
 		return 0
 	}
@@ -55,8 +55,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:              stderr,
 		EnableBashCompletion:   true,
 		UseShortOptionHandling: true,
-		HideHelpCommand:        false,
-		Suggest:                true,
+		// Docker never splits a flag's value on commas (-e A=1,2,
+		// --filter label=a=b,c, --mount type=bind,src=...).
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           false,
+		Suggest:                   true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "persistent storage `DIR`", EnvVars: []string{"SKIFF_ROOT"}, Value: store.DefaultRoot()},
 			&cli.StringFlag{Name: "runroot", Usage: "runtime state `DIR` (sockets, mounts)", EnvVars: []string{"SKIFF_RUNROOT"}, Value: store.DefaultRunRoot()},
@@ -69,6 +72,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(app.Commands, containerCommands()...)
 	app.Commands = append(app.Commands, runCommands()...)
 	app.Commands = append(app.Commands, systemCommands()...)
+	app.Commands = append(app.Commands, buildCommands()...)
+	app.Commands = append(app.Commands, limitsCommands()...)
 	app.Commands = append(app.Commands, completionCommand())
 	return app
 }
