@@ -1,0 +1,236 @@
+package e2e
+
+// build: Docker's classic builder output, its step cache, multi-stage
+// builds, build args, .dockerignore and failures. Named TestRunBuild...
+// where RUN steps need containers.
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// writeContext makes a build context dir in the env, owned by its user.
+func writeContext(t *testing.T, env *Env, name string, files map[string]string) string {
+	t.Helper()
+	dir := env.Path(name)
+	for rel, data := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return env.chown(p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+var builtRE = regexp.MustCompile(`(?m)^Successfully built ([0-9a-f]{12})$`)
+
+// builtID is the short id a build reported.
+func builtID(t *testing.T, out string) string {
+	t.Helper()
+	m := builtRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no \"Successfully built\" line in:\n%s", out)
+	}
+	return m[1]
+}
+
+const cacheDockerfile = `FROM busybox
+COPY a.txt /data/a.txt
+RUN cat /data/a.txt > /data/copy
+CMD ["cat", "/data/copy"]
+`
+
+// TestRunBuildCache: a first build runs every step; a rebuild uses the
+// cache for every step; a changed last instruction reruns only it; a
+// changed COPY source reruns from that COPY on.
+func TestRunBuildCache(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, env *Env) {
+		ctx := writeContext(t, env, "ctx", map[string]string{"Dockerfile": cacheDockerfile, "a.txt": "one\n"})
+		out := env.mustRun("build", "-t", "cached", ctx)
+		for _, want := range []string{"Step 1/4 : FROM busybox\n", "Step 2/4 : COPY a.txt /data/a.txt\n",
+			"Step 3/4 : RUN cat /data/a.txt > /data/copy\n ---> Running in ", "Removing intermediate container ",
+			"Step 4/4 : CMD [\"cat\", \"/data/copy\"]\n", "Successfully tagged cached:latest\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("first build: no %q in:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "Using cache") {
+			t.Errorf("first build used a cache:\n%s", out)
+		}
+		first := builtID(t, out)
+		if got := env.mustRun("run", "--rm", "cached"); got != "one\n" {
+			t.Errorf("run cached: %q, want \"one\\n\"", got)
+		}
+
+		out = env.mustRun("build", "-t", "cached", ctx)
+		if n := strings.Count(out, " ---> Using cache\n"); n != 3 || strings.Contains(out, "Running in") {
+			t.Errorf("cached rebuild: %d steps from cache (want 3), output:\n%s", n, out)
+		}
+		if id := builtID(t, out); id != first {
+			t.Errorf("cached rebuild made %s, want %s", id, first)
+		}
+
+		writeContext(t, env, "ctx", map[string]string{"Dockerfile": strings.Replace(cacheDockerfile, `"/data/copy"]`, `"/data/a.txt"]`, 1)})
+		out = env.mustRun("build", "-t", "cached", ctx)
+		if n := strings.Count(out, " ---> Using cache\n"); n != 2 || strings.Contains(out, "Running in") {
+			t.Errorf("changed CMD: %d steps from cache (want 2), output:\n%s", n, out)
+		}
+
+		writeContext(t, env, "ctx", map[string]string{"a.txt": "two\n"})
+		out = env.mustRun("build", "-t", "cached", ctx)
+		if n := strings.Count(out, " ---> Using cache\n"); n != 0 || !strings.Contains(out, "Running in") {
+			t.Errorf("changed COPY source: %d steps from cache (want 0, RUN rerun), output:\n%s", n, out)
+		}
+		if got := env.mustRun("run", "--rm", "cached"); got != "two\n" {
+			t.Errorf("run after changing a.txt: %q, want \"two\\n\"", got)
+		}
+
+		id := strings.TrimSpace(env.mustRun("build", "-q", ctx))
+		if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(id) {
+			t.Errorf("build -q printed %q, want only the image id", id)
+		}
+		env.mustRun("builder", "prune", "-f")
+		if out := env.mustRun("build", ctx); strings.Contains(out, "Using cache") {
+			t.Errorf("build after builder prune used the cache:\n%s", out)
+		}
+		if out := env.mustRun("build", "--no-cache", ctx); strings.Contains(out, "Using cache") {
+			t.Errorf("build --no-cache used the cache:\n%s", out)
+		}
+	})
+}
+
+const multiDockerfile = `ARG BASE=busybox
+FROM $BASE AS builder
+ARG MSG=default
+WORKDIR /out
+RUN echo "$MSG" > msg && echo built > built
+COPY . /out/ctx/
+FROM busybox
+COPY --from=builder /out /app
+ENV WHO=world
+RUN <<EOF
+echo "hello $WHO" > /app/greeting
+EOF
+CMD ["sh", "-c", "cat /app/msg /app/built /app/greeting; ls /app/ctx"]
+`
+
+// TestRunBuildMultiStage: COPY --from an earlier stage, an ARG before
+// FROM and in a stage, --build-arg, .dockerignore, a heredoc RUN, and
+// `-t name` giving name:latest that run finds.
+func TestRunBuildMultiStage(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, env *Env) {
+		ctx := writeContext(t, env, "ctx", map[string]string{
+			"Dockerfile":    multiDockerfile,
+			".dockerignore": "secret*\n*.log\n!keep.log\n",
+			"kept.txt":      "k\n", "secret.txt": "s\n", "debug.log": "d\n", "keep.log": "l\n",
+		})
+		res := env.run("build", "--build-arg", "MSG=from-arg", "--build-arg", "NOPE=1", "-t", "multi", ctx)
+		if res.Code != 0 {
+			t.Fatalf("build: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+		}
+		if !strings.Contains(res.Stdout, "Step 1/10 : FROM $BASE AS builder") || !strings.Contains(res.Stdout, "Successfully tagged multi:latest") {
+			t.Errorf("build output:\n%s", res.Stdout)
+		}
+		if !strings.Contains(res.Stderr, "[Warning] One or more build-args [NOPE] were not consumed") {
+			t.Errorf("no warning about the unused build arg:\n%s", res.Stderr)
+		}
+		want := "from-arg\nbuilt\nhello world\nDockerfile\nkeep.log\nkept.txt\n"
+		if got := env.mustRun("run", "--rm", "multi"); got != want {
+			t.Errorf("run multi:\n%s\nwant:\n%s", got, want)
+		}
+		if !strings.Contains(env.mustRun("images", "multi"), "latest") {
+			t.Errorf("images multi does not list multi:latest")
+		}
+		out := env.mustRun("build", "--build-arg", "MSG=other", "-t", "multi", ctx)
+		if !strings.Contains(out, "Running in") {
+			t.Errorf("a changed build arg did not rerun the RUN that sees it:\n%s", out)
+		}
+	})
+}
+
+// TestRunBuildFailingRun: the step, the command and its code are reported,
+// the container is gone, the build exits 1.
+func TestRunBuildFailingRun(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, env *Env) {
+		ctx := writeContext(t, env, "ctx", map[string]string{"Dockerfile": "FROM busybox\nRUN echo before\nRUN exit 3\n"})
+		res := env.mustFail(1, "build", ctx)
+		if !strings.Contains(res.Stderr, "The command '/bin/sh -c exit 3' returned a non-zero code: 3") {
+			t.Errorf("stderr: %s", res.Stderr)
+		}
+		if !strings.Contains(res.Stdout, "Step 3/3 : RUN exit 3") || !strings.Contains(res.Stdout, "before\n") {
+			t.Errorf("stdout: %s", res.Stdout)
+		}
+		if ids := env.mustRun("ps", "-aq"); ids != "" {
+			t.Errorf("containers left after a failed build: %q", ids)
+		}
+	})
+}
+
+// TestBuildErrors: a syntax error names the file and line; an unknown
+// instruction, a missing COPY source and a missing Dockerfile fail.
+func TestBuildErrors(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	ctx := writeContext(t, env, "ctx", map[string]string{
+		"Dockerfile": "FROM busybox\nFOO bar\n",
+		"Copy":       "FROM scratch\nCOPY missing.txt /x\n",
+		"Heredoc":    "FROM scratch\nRUN <<EOF\necho\n",
+	})
+	res := env.mustFail(1, "build", ctx)
+	if !strings.Contains(res.Stderr, "line 2") || !strings.Contains(res.Stderr, "Dockerfile") || !strings.Contains(res.Stderr, "unknown instruction: FOO") {
+		t.Errorf("syntax error: %s", res.Stderr)
+	}
+	res = env.mustFail(1, "build", "-f", filepath.Join(ctx, "Copy"), ctx)
+	if !strings.Contains(res.Stderr, "missing.txt") {
+		t.Errorf("missing COPY source: %s", res.Stderr)
+	}
+	env.mustFail(1, "build", "-f", filepath.Join(ctx, "Heredoc"), ctx)
+	env.mustFail(1, "build", env.Path("nowhere"))
+}
+
+// TestBuildScratchCopy: FROM scratch with COPY and metadata only (no
+// container), the context a tar on stdin; history shows the steps.
+func TestBuildScratchCopy(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, data := range map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY --chmod=640 f.txt /etc/\nLABEL k=v\nCMD [\"/none\"]\n",
+		"f.txt":      "f\n",
+	} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(data))
+	}
+	tw.Close()
+	res := env.runInput(&buf, "build", "-t", "scratchy:v1", "-")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "Successfully tagged scratchy:v1") {
+		t.Fatalf("build - : exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	hist := env.mustRun("history", "--no-trunc", "scratchy:v1")
+	for _, want := range []string{"#(nop)  CMD [\"/none\"]", "#(nop)  LABEL k=v", "#(nop) COPY file:"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("history lacks %q:\n%s", want, hist)
+		}
+	}
+}
