@@ -28,10 +28,13 @@ func closeInherited() {
 // shrink gives back what start-up touched and the long wait does not
 // need: the heap the Go runtime grew while starting (debug.FreeOSMemory)
 // and the pages of this (large, shared) binary that package init and the
-// start path faulted in. MADV_PAGEOUT only drops pages no other process
-// maps, so supervisors sharing the binary keep sharing it; a page needed
-// again faults back in from the page cache. This keeps the resident size
-// of a waiting supervisor near conmon's.
+// start path faulted in. MADV_DONTNEED on the read-only file mappings only
+// drops them from this process's page tables (the page cache keeps them
+// for other skiff processes, unlike MADV_PAGEOUT, which also skipped every
+// page another supervisor maps); a page needed again faults back in from
+// the page cache. MADV_RANDOM turns off fault-around for those mappings,
+// so such a fault maps one page, not 16. This keeps the resident size of
+// a waiting supervisor near conmon's.
 func shrink() {
 	debug.FreeOSMemory()
 	f, err := os.Open("/proc/self/maps")
@@ -39,12 +42,23 @@ func shrink() {
 		return
 	}
 	defer f.Close()
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	var spans [][2]uintptr
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		// address perms offset dev inode path: file-backed, not writable
 		if len(fields) < 6 || fields[4] == "0" || strings.Contains(fields[1], "w") {
 			continue
+		}
+		if fields[5] != exe {
+			// A shared library (a cgo build): its read-only pages may
+			// hold relocations (RELRO) that a refault from the file
+			// would lose. Only a static binary is safe to drop.
+			return
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
 		if !ok {
@@ -55,6 +69,10 @@ func shrink() {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+		spans = append(spans, [2]uintptr{uintptr(start), uintptr(end - start)})
+	}
+	for _, sp := range spans {
+		unix.Syscall(unix.SYS_MADVISE, sp[0], sp[1], unix.MADV_RANDOM)
+		unix.Syscall(unix.SYS_MADVISE, sp[0], sp[1], unix.MADV_DONTNEED)
 	}
 }
