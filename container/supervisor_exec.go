@@ -2,12 +2,11 @@ package container
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
 
-	"github.com/creack/pty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/isolate"
@@ -51,7 +50,8 @@ func (s *supervisor) serveExec(c *client) {
 	exited := s.exited
 	s.mu.Unlock()
 	if exited || s.proc == nil {
-		fail(errors.New("container is not running"))
+		// Docker's exec exits 1 for this, not 125.
+		fail(&StartError{Code: 1, Msg: fmt.Sprintf("container %s is not running", s.id)})
 		return
 	}
 	p, err := s.execProcess(req)
@@ -72,9 +72,18 @@ func (s *supervisor) serveExec(c *client) {
 		fail(err)
 		return
 	}
+	if x.proc.Console != nil {
+		x.useConsole(c, req)
+	}
 	c.send(FrameStarted, uint32Payload(uint32(x.proc.Pid)))
 	if req.Detach {
-		go x.proc.Wait() // reap it; nobody waits for its code
+		// Reap it (nobody waits for its code); with -t its terminal is
+		// drained until then, and closed after.
+		go func() {
+			x.proc.Wait()
+			waitBounded(&x.relays)
+			x.closeAll()
+		}()
 		return
 	}
 	go s.execInput(c, x)
@@ -97,6 +106,9 @@ func (s *supervisor) execProcess(req *ExecRequest) (*specs.Process, error) {
 	p.Args = req.Args
 	p.Terminal = req.Tty
 	p.ConsoleSize = nil
+	if req.Tty {
+		p.ConsoleSize = consoleSize(req.Rows, req.Cols)
+	}
 	if req.WorkingDir != "" {
 		p.Cwd = cwd(req.WorkingDir)
 	}
@@ -130,19 +142,7 @@ func (x *execSession) open(s *supervisor, c *client, req *ExecRequest) (isolate.
 		return stdio, nil, nil
 	}
 	if req.Tty {
-		master, slave, err := pty.Open()
-		if err != nil {
-			return stdio, nil, err
-		}
-		if req.Rows > 0 && req.Cols > 0 {
-			pty.Setsize(master, &pty.Winsize{Rows: req.Rows, Cols: req.Cols})
-		}
-		x.master = master
-		if req.OpenStdin {
-			x.stdin = master
-		}
-		x.relay(c, master, FrameStdout)
-		return isolate.Stdio{Stdin: slave, Stdout: slave, Stderr: slave}, []*os.File{slave}, nil
+		return stdio, nil, nil // isolate makes the pty: see useConsole
 	}
 	var ends []*os.File
 	for _, typ := range []byte{FrameStdout, FrameStderr} {
@@ -168,6 +168,16 @@ func (x *execSession) open(s *supervisor, c *client, req *ExecRequest) (isolate.
 		x.stdin = w
 	}
 	return stdio, ends, nil
+}
+
+// useConsole makes the pty isolate allocated in the container the
+// session's stdout (and stdin with -i); it is sized already.
+func (x *execSession) useConsole(c *client, req *ExecRequest) {
+	x.master = x.proc.Console
+	if req.OpenStdin {
+		x.stdin = x.master
+	}
+	x.relay(c, x.master, FrameStdout)
 }
 
 func (x *execSession) relay(c *client, f *os.File, typ byte) {
@@ -211,7 +221,7 @@ func (s *supervisor) execInput(c *client, x *execSession) {
 			}
 		case FrameResize:
 			if rows, cols, ok := parseResize(p); ok && x.master != nil {
-				pty.Setsize(x.master, &pty.Winsize{Rows: rows, Cols: cols})
+				setConsoleSize(x.master, rows, cols)
 			}
 		case FrameSignal:
 			if n, ok := parseUint32(p); ok && x.proc != nil {

@@ -9,7 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/isolate"
 )
@@ -99,19 +100,10 @@ func (s *supervisor) spawn() error {
 		}
 	}()
 	if s.rec.Config.Tty {
-		master, slave, err := pty.Open()
-		if err != nil {
-			return err
-		}
-		if s.opts.Rows > 0 && s.opts.Cols > 0 {
-			pty.Setsize(master, &pty.Winsize{Rows: s.opts.Rows, Cols: s.opts.Cols})
-		}
-		s.master = master
-		stdio = isolate.Stdio{Stdin: slave, Stdout: slave, Stderr: slave}
-		childEnds = append(childEnds, slave)
-		if s.rec.Config.OpenStdin {
-			s.stdin = master
-		}
+		// isolate allocates the pty inside the container (its own devpts,
+		// as Docker's) and hands back the master; the size is set there
+		// before the process runs.
+		ictr.Spec.Process.ConsoleSize = consoleSize(s.opts.Rows, s.opts.Cols)
 	} else {
 		outR, outW, err := os.Pipe()
 		if err != nil {
@@ -139,19 +131,41 @@ func (s *supervisor) spawn() error {
 	}
 	proc, err := isolate.Start(ictr, stdio)
 	if err != nil {
-		if s.master != nil {
-			s.master.Close()
-		}
 		if s.stdin != nil {
 			s.stdin.Close()
 		}
 		return err
 	}
 	s.proc = proc
-	if s.master != nil {
+	if proc.Console != nil {
+		s.master = proc.Console
+		if s.rec.Config.OpenStdin {
+			s.stdin = s.master
+		}
 		s.relay(s.master, "stdout", FrameStdout)
 	}
 	return nil
+}
+
+// consoleSize is a pty size for the spec (nil when unknown).
+func consoleSize(rows, cols uint16) *specs.Box {
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	return &specs.Box{Height: uint(rows), Width: uint(cols)}
+}
+
+// setConsoleSize resizes a pty through its master (the kernel then sends
+// SIGWINCH to the terminal's foreground process group). The descriptor
+// stays non-blocking, unlike with pty.Setsize, so Close still ends a Read.
+func setConsoleSize(master *os.File, rows, cols uint16) {
+	rc, err := master.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+	})
 }
 
 // relay copies one output stream to the log and the attached clients.
@@ -305,7 +319,7 @@ func (s *supervisor) control(c *client, typ byte, p []byte) {
 		}
 	case FrameResize:
 		if rows, cols, ok := parseResize(p); ok && s.master != nil {
-			pty.Setsize(s.master, &pty.Winsize{Rows: rows, Cols: cols})
+			setConsoleSize(s.master, rows, cols)
 		}
 	case FrameSignal:
 		if n, ok := parseUint32(p); ok {

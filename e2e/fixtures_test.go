@@ -17,6 +17,7 @@ package e2e
 //	shortblob:latest     the registry cuts its layer off halfway
 //	(slowImage)          4 MB of random data, pushed per test and throttled
 //	private/busybox      busybox again, readable on authHost only with a login
+//	redis:latest         busybox + Debian's redis-server and redis-cli (fixture_redis_test.go)
 
 import (
 	"encoding/json"
@@ -227,6 +228,7 @@ func buildFixtures(hello []byte) error {
 	errs = append(errs, pushMultiarch())
 	errs = append(errs, pushHostile())
 	errs = append(errs, pushBroken(base))
+	errs = append(errs, pushRedis(base))
 	fx.slowImage = buildImage(false, arch, []string{"sh"}, base,
 		step{dockerLayer(entry{name: "random.bin", typ: '0', mode: 0o644, body: randomBytes(4<<20, 7)}), "ADD random.bin / # e2e"})
 	for _, err := range errs {

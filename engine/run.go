@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -398,7 +399,7 @@ type StopOptions struct {
 // Stop stops each container: its stop signal, then SIGKILL after the
 // timeout. A container that is not running is not an error (Docker).
 func (e *Engine) Stop(refs []string, o StopOptions) error {
-	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
+	return e.eachContainerParallel(refs, func(cs *container.Store, c *container.Container) error {
 		return e.stop(c, o)
 	})
 }
@@ -574,15 +575,17 @@ func (e *Engine) Exec(ref string, args []string, o ExecOptions) error {
 	if _, err := container.ParseDetachKeys(o.DetachKeys); err != nil {
 		return err
 	}
+	// Docker's exec exits 1 (not 125) when it cannot begin: no such
+	// container, one not running, or -it without a terminal.
 	c, err := e.LookupContainer(ref)
 	if err != nil {
-		return err
+		return &ExitError{Code: 1, Message: err.Error()}
 	}
-	if err := container.CanSignal(c); err != nil {
-		return err
+	if !c.IsRunning() {
+		return execNotRunning(c.ID)
 	}
 	if o.Interactive && o.Tty && !o.Detach && !isTerminal(o.Stdin) {
-		return store.Invalid("the input device is not a TTY")
+		return &ExitError{Code: 1, Message: "the input device is not a TTY"}
 	}
 	req := container.ExecRequest{
 		Args: args, Env: o.Env, WorkingDir: o.WorkingDir, User: o.User,
@@ -606,10 +609,17 @@ func (e *Engine) Exec(ref string, args []string, o ExecOptions) error {
 	case errors.Is(err, container.ErrDetached):
 		fmt.Fprintln(e.Stderr, "read escape sequence")
 		return nil
+	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, fs.ErrNotExist):
+		return execNotRunning(c.ID) // it exited since we looked
 	case err != nil:
 		return err
 	case code != 0:
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// execNotRunning is Docker's answer to an exec into a stopped container.
+func execNotRunning(id string) error {
+	return &ExitError{Code: 1, Message: fmt.Sprintf("container %s is not running", id)}
 }

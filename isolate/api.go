@@ -31,7 +31,8 @@ type Container struct {
 }
 
 // Stdio are the container process's standard streams; nil means /dev/null.
-// With Spec.Process.Terminal, pass the pty slave in all three.
+// With Spec.Process.Terminal leave it empty: isolate allocates a pty inside
+// the container and returns its master as Process.Console.
 type Stdio struct{ Stdin, Stdout, Stderr *os.File }
 
 // ExitStatus is how a process ended: Code is Docker's exit code (128+n when

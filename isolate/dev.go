@@ -26,8 +26,9 @@ var devSymlinks = [][2]string{
 	{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
 }
 
-// setupDev fills a /dev that the spec mounts (a tmpfs) with device nodes,
-// the usual symlinks and, for a terminal, /dev/console.
+// setupDev fills a /dev that the spec mounts (a tmpfs) with device nodes
+// and the usual symlinks (a terminal's /dev/console comes later, from
+// setupConsole).
 func setupDev(root string, spec *specs.Spec) error {
 	if !mountsAt(spec, "/dev") {
 		return nil
@@ -46,9 +47,6 @@ func setupDev(root string, spec *specs.Spec) error {
 		if err := os.Symlink("pts/ptmx", ptmx); err != nil {
 			return err
 		}
-	}
-	if spec.Process.Terminal {
-		return bindConsole(root)
 	}
 	return nil
 }
@@ -98,13 +96,4 @@ func makeDevice(root string, d specs.LinuxDevice) error {
 		gid = int(*d.GID)
 	}
 	return os.Lchown(dest, uid, gid)
-}
-
-// bindConsole binds the terminal on stdin (the pty slave) to /dev/console.
-func bindConsole(root string) error {
-	tty, err := os.Readlink("/proc/self/fd/0")
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
-	return bindMount(tty, filepath.Join(root, "/dev/console"), 0)
 }

@@ -11,5 +11,6 @@
 // seccomp on the thread that calls execve. Errors come back over a
 // close-on-exec pipe, so Start returns once execve succeeded. Exec (exec.go)
 // enters a running container without cgo; see there for what the caller
-// must provide.
+// must provide. A process with a terminal gets a pty from the container's
+// own devpts, its master handed back as Process.Console (console.go).
 package isolate

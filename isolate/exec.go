@@ -61,7 +61,7 @@ func Exec(c *Container, initPid int, proc *specs.Process, stdio Stdio) (*Process
 	spec := *c.Spec
 	spec.Process = execProcess(proc, c.Spec.Process)
 	cfg := &stageConfig{Mode: modeExec, Spec: &spec, Rootless: Rootless()}
-	attr := &syscall.SysProcAttr{Setsid: true, Setctty: proc.Terminal}
+	attr := &syscall.SysProcAttr{Setsid: true}
 	procs, err := cgroupFor(c).openProcs()
 	if err != nil {
 		return nil, err
@@ -90,12 +90,12 @@ func Exec(c *Container, initPid int, proc *specs.Process, stdio Stdio) (*Process
 			ch <- result{err: err}
 			return
 		}
-		cmd, err := launch(cfg, attr, stdio, []*os.File{mntns}, setup)
+		cmd, console, err := launch(cfg, attr, stdio, []*os.File{mntns}, setup)
 		if err != nil {
 			ch <- result{err: err}
 			return
 		}
-		ch <- result{p: &Process{Pid: cmd.Process.Pid, proc: cmd.Process}}
+		ch <- result{p: &Process{Pid: cmd.Process.Pid, Console: console, proc: cmd.Process}}
 	}()
 	r := <-ch
 	return r.p, r.err

@@ -120,6 +120,12 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 	if err := setupRootfs(cfg); err != nil {
 		return nil, err
 	}
+	if cfg.ConsoleFd > 0 {
+		p := spec.Process
+		if err := setupConsole(cfg.ConsoleFd, p.ConsoleSize, p.User.UID, true); err != nil {
+			return nil, err
+		}
+	}
 	if hasNewNS(spec, specs.UTSNamespace) {
 		if spec.Hostname != "" {
 			if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -130,12 +136,6 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 			if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
 				return nil, fmt.Errorf("setdomainname: %w", err)
 			}
-		}
-	}
-	if p := spec.Process; p.Terminal && p.ConsoleSize != nil {
-		ws := &unix.Winsize{Row: uint16(p.ConsoleSize.Height), Col: uint16(p.ConsoleSize.Width)}
-		if err := unix.IoctlSetWinsize(0, unix.TIOCSWINSZ, ws); err != nil {
-			return nil, fmt.Errorf("console size: %w", err)
 		}
 	}
 	if hasNewNS(spec, specs.NetworkNamespace) {
@@ -159,6 +159,12 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 func prepareExec(cfg *stageConfig) (*execTarget, error) {
 	if err := joinMountNS(); err != nil {
 		return nil, err
+	}
+	if cfg.ConsoleFd > 0 {
+		p := cfg.Spec.Process
+		if err := setupConsole(cfg.ConsoleFd, p.ConsoleSize, p.User.UID, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := setRlimits(cfg.Spec.Process.Rlimits); err != nil {
 		return nil, err

@@ -11,9 +11,13 @@ import (
 // Process is a container's init or an exec'd process, a child of the
 // caller (so Wait is a real wait4).
 type Process struct {
-	Pid  int
-	proc *os.Process
-	cg   *cgroup // the container's cgroup for OOM reporting; nil for exec
+	Pid int
+	// Console is the master of the pty the process has as its terminal
+	// (Spec.Process.Terminal), allocated in the container's own devpts;
+	// the caller owns it. Nil without a terminal.
+	Console *os.File
+	proc    *os.Process
+	cg      *cgroup // the container's cgroup for OOM reporting; nil for exec
 }
 
 // Wait waits for the process to exit and reports how, Docker-style.

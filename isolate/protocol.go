@@ -44,6 +44,9 @@ type stageConfig struct {
 	// CgroupV2: the host's cgroups are unified (what to mount at
 	// /sys/fs/cgroup).
 	CgroupV2 bool `json:",omitempty"`
+	// ConsoleFd: the socket to send the pty master over, for a process
+	// with a terminal (console.go).
+	ConsoleFd int `json:",omitempty"`
 }
 
 type stageError struct {

@@ -66,14 +66,14 @@ func Start(c *Container, stdio Stdio) (*Process, error) {
 		}
 		return nil
 	}
-	cmd, err := launch(cfg, attr, stdio, nil, setup)
+	cmd, console, err := launch(cfg, attr, stdio, nil, setup)
 	if err != nil {
 		if cg != nil {
 			cg.destroy()
 		}
 		return nil, err
 	}
-	return &Process{Pid: cmd.Process.Pid, proc: cmd.Process, cg: cg}, nil
+	return &Process{Pid: cmd.Process.Pid, Console: console, proc: cmd.Process, cg: cg}, nil
 }
 
 // startAttr turns the spec's namespaces and id maps into clone attributes
@@ -107,10 +107,6 @@ func startAttr(spec *specs.Spec) (*syscall.SysProcAttr, *stageConfig, error) {
 				return nil, nil, err
 			}
 		}
-	}
-	if spec.Process.Terminal {
-		attr.Setctty = true
-		attr.Ctty = 0
 	}
 	return attr, cfg, nil
 }
@@ -215,8 +211,37 @@ func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 // launch re-executes this binary as a stage with attr (and extra files
 // from fd 5 on), lets setup act on the child (id maps, cgroup) before
 // sending it cfg, and waits until the child has execve'd or reported why it
-// could not.
-func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, error) {
+// could not. For a process with a terminal it also returns the pty master
+// the child allocated (console.go).
+func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, *os.File, error) {
+	var console *consoleSocket
+	if cfg.Spec.Process.Terminal {
+		if stdio != (Stdio{}) {
+			return nil, nil, errors.New("isolate: a process with a terminal gets its stdio from isolate: leave Stdio empty")
+		}
+		var err error
+		if console, err = newConsoleSocket(); err != nil {
+			return nil, nil, err
+		}
+		defer console.close()
+		cfg.ConsoleFd = configFd + 2 + len(extra)
+		extra = append(extra[:len(extra):len(extra)], console.child)
+	}
+	cmd, err := launchStage(cfg, attr, stdio, extra, setup)
+	if err != nil || console == nil {
+		return cmd, nil, err
+	}
+	master, err := console.receive()
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, nil, err
+	}
+	return cmd, master, nil
+}
+
+// launchStage is launch without the terminal.
+func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return nil, err
