@@ -4,11 +4,13 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := justfile_directory() / "bin" / "skiff"
-apt_packages := "busybox-static uidmap tmux podman runc passt slirp4netns fuse-overlayfs iproute2 hyperfine"
+apt_packages := "busybox-static uidmap tmux podman runc passt slirp4netns fuse-overlayfs iproute2 hyperfine redis-server redis-tools qemu-system-x86 linux-image-amd64"
 
+# urfave_cli_no_docs drops urfave's man/markdown generator (blackfriday), whose
+# package init ran in every skiff process, supervisors and init stages included.
 # Build the static skiff binary into bin/.
 build:
-    CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o {{bin}} .
+    CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o {{bin}} .
 
 # Install the Debian packages the tests and demo need (skipped when present).
 deps:
@@ -56,6 +58,8 @@ test: deps build unit
     fi
     exit "$rc"
 
+# Writes docs/benchmarks.md and docs/benchmarks.json; `just bench --quick`
+# creates 200 containers for ps -a instead of 1000 (see `go run ./bench -h`).
 # Benchmarks side by side with podman (not tests: figures are for people).
-bench: deps build
-    @echo "bench: not written yet (issue 8)"; exit 1
+bench *args: deps build
+    go run ./bench --skiff {{bin}} {{args}}

@@ -44,6 +44,7 @@ func containerGroupCommand() *cli.Command {
 		createCommand(), ls, rm, renameCommand(), inspect, portCommand(), topCommand(),
 		containerPruneCommand(),
 	}
+	subs = append(subs, limitsCommands()...) // stats, update (cmd_stats.go)
 	for _, r := range runCommands() {
 		if r.Name == "run" && !r.HideHelp {
 			r.HideHelp = true // -h is --hostname
@@ -110,6 +111,20 @@ func ctrEach(c *cli.Context, fn func(ref string) error) error {
 	return nil
 }
 
+// daemonErr gives err exit code 1: the Docker CLI exits 1 with what its
+// daemon refused (no such container, name in use, not running); only run
+// and create use 125 for their own failures.
+func daemonErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var exit *engine.ExitError
+	if errors.As(err, &exit) {
+		return err
+	}
+	return &engine.ExitError{Code: 1, Message: err.Error()}
+}
+
 func rmCommand(name string) *cli.Command {
 	return &cli.Command{
 		Name:                   name,
@@ -131,6 +146,11 @@ func rmCommand(name string) *cli.Command {
 			o := engine.RmOptions{Force: c.Bool("force"), Volumes: c.Bool("volumes")}
 			return ctrEach(c, func(ref string) error {
 				if err := e.Rm(ref, o); err != nil {
+					if o.Force && errors.Is(err, store.ErrNotFound) {
+						// Docker's rm -f says so but does not fail.
+						fmt.Fprintf(c.App.ErrWriter, "Error: %s\n", err)
+						return nil
+					}
 					return err
 				}
 				fmt.Fprintln(c.App.Writer, ref)
@@ -153,7 +173,7 @@ func renameCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return e.Rename(c.Args().Get(0), c.Args().Get(1))
+			return daemonErr(e.Rename(c.Args().Get(0), c.Args().Get(1)))
 		},
 	}
 }
@@ -284,6 +304,7 @@ func ctrPs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f.direct = psDirect(format)
 	now := time.Now()
 	rows := make([]any, len(list))
 	for i, p := range list {
@@ -295,6 +316,21 @@ func ctrPs(c *cli.Context) error {
 		}
 	}
 	return f.write(c.App.Writer, psRow{header: true}, rows)
+}
+
+// psDirect renders the default and quiet formats without text/template
+// (same output), or returns nil for any other format.
+func psDirect(format string) func(v any) string {
+	switch format {
+	case psDefaultFormat:
+		return func(v any) string {
+			r := v.(psRow)
+			return strings.Join([]string{r.ID(), r.Image(), r.Command(), r.RunningFor(), r.Status(), r.Ports(), r.Names()}, "\t")
+		}
+	case "{{.ID}}":
+		return func(v any) string { return v.(psRow).ID() }
+	}
+	return nil
 }
 
 // psRow is one ps line; with header set, every field is its column title
@@ -598,7 +634,7 @@ func portCommand() *cli.Command {
 			}
 			ctr, err := e.LookupContainer(c.Args().First())
 			if err != nil {
-				return err
+				return daemonErr(err)
 			}
 			want := c.Args().Get(1)
 			if want != "" && !strings.Contains(want, "/") {
@@ -628,7 +664,7 @@ func portCommand() *cli.Command {
 				}
 			}
 			if want != "" && !found {
-				return store.NotFound("No public port '%s' published for %s", want, c.Args().First())
+				return daemonErr(store.NotFound("No public port '%s' published for %s", want, c.Args().First()))
 			}
 			return nil
 		},
@@ -650,7 +686,7 @@ func topCommand() *cli.Command {
 			}
 			r, err := e.Top(c.Args().First(), c.Args().Tail())
 			if err != nil {
-				return err
+				return daemonErr(err)
 			}
 			w := tabwriter.NewWriter(c.App.Writer, 20, 1, 3, ' ', 0) // Docker's top layout
 			fmt.Fprintln(w, strings.Join(r.Titles, "\t"))

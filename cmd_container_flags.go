@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"os"
 	"strconv"
 	"strings"
@@ -34,7 +35,40 @@ func (l *ctrList) String() string    { return strings.Join(l.v, ",") }
 func (l *ctrList) Serialize() string { return ctrListCopy }
 
 func ctrListFlag(name string, aliases []string, usage string) cli.Flag {
-	return &cli.GenericFlag{Name: name, Aliases: aliases, Usage: usage, Value: &ctrList{}}
+	f := &cli.GenericFlag{Name: name, Usage: usage, Value: &ctrList{}}
+	if len(aliases) == 0 {
+		return f
+	}
+	return &aliasedFlag{GenericFlag: f, aliases: aliases}
+}
+
+// aliasedFlag registers its aliases as names of the same value without
+// telling urfave they are aliases: urfave rejects "-e A --env B" ("Cannot
+// use two forms of the same flag"), which Docker accepts. Values land in
+// the shared ctrList in command-line order.
+type aliasedFlag struct {
+	*cli.GenericFlag
+	aliases []string
+}
+
+func (f *aliasedFlag) Apply(set *flag.FlagSet) error {
+	if err := f.GenericFlag.Apply(set); err != nil {
+		return err
+	}
+	for _, a := range f.aliases {
+		set.Var(f.Value, a, f.Usage)
+	}
+	return nil
+}
+
+// allNames is the name and the aliases (Names() is the name alone).
+func (f *aliasedFlag) allNames() []string { return append([]string{f.Name}, f.aliases...) }
+
+// String is the help line with the aliases, as a plain aliased flag shows it.
+func (f *aliasedFlag) String() string {
+	g := *f.GenericFlag
+	g.Aliases = f.aliases
+	return cli.FlagStringer(&g)
 }
 
 func ctrValues(c *cli.Context, name string) []string {
@@ -47,7 +81,7 @@ func ctrValues(c *cli.Context, name string) []string {
 // runFlags are the flags create and run share (run adds -d, --sig-proxy,
 // --detach-keys).
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "name", Usage: "assign a `NAME` to the container"},
 		ctrListFlag("env", []string{"e"}, "set environment variables (`KEY=VALUE`, or KEY to copy it)"),
 		ctrListFlag("env-file", nil, "read in a `FILE` of environment variables"),
@@ -90,7 +124,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "`MEMS` in which to allow execution (0-3, 0,1)"},
 		&cli.Int64Flag{Name: "pids-limit", Usage: "tune container pids `LIMIT` (-1 for unlimited)"},
 		&cli.IntFlag{Name: "blkio-weight", Usage: "block IO (relative `WEIGHT`), between 10 and 1000, or 0 to disable"},
-	}
+	}, limitFlags()...)
 }
 
 // parseRunOptions turns create/run flags and arguments (IMAGE [COMMAND]
@@ -169,6 +203,9 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		return o, err
 	}
 	if h.Resources, err = ctrResources(c); err != nil {
+		return o, err
+	}
+	if err := parseLimitFlags(c, &o); err != nil {
 		return o, err
 	}
 	return o, nil

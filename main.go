@@ -74,6 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(app.Commands, systemCommands()...)
 	app.Commands = append(app.Commands, buildCommands()...)
 	app.Commands = append(app.Commands, limitsCommands()...)
+	app.Commands = append(app.Commands, unshareCommand())
 	app.Commands = append(app.Commands, completionCommand())
 	return app
 }

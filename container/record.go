@@ -85,6 +85,7 @@ type HostConfig struct {
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
 	// Resources (issue 7) are kept in OCI form; inspect projects them.
 	Resources *specs.LinuxResources `json:"Resources,omitempty"`
+	Limits                          // cgroup parent, devices, ulimits, sysctls, shm, OOM score (limits.go)
 }
 
 // PortBinding is one -p host side, as Docker's inspect shows it.

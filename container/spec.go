@@ -108,6 +108,9 @@ func BuildSpec(c *Container, img *v1.ConfigFile) (*specs.Spec, error) {
 	if err := securityOpts(s, c.HostConfig); err != nil {
 		return nil, err
 	}
+	if err := applyLimits(s, c); err != nil {
+		return nil, err
+	}
 	if c.HostsPath != "" {
 		if err := WriteUserdata(c); err != nil {
 			return nil, err

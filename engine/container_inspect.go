@@ -8,8 +8,8 @@ import (
 
 // ContainerJSON is docker inspect's shape of a container.
 type ContainerJSON struct {
-	Id              string              `json:"Id"` //nolint:revive // Docker's template name: {{.Id}}
-	Created         time.Time           `json:"Created"`
+	Id              string              `json:"Id"`      //nolint:revive // Docker's template name: {{.Id}}
+	Created         string              `json:"Created"` // RFC 3339 text, as in Docker's API, so --format prints that
 	Path            string              `json:"Path"`
 	Args            []string            `json:"Args"`
 	State           StateJSON           `json:"State"`
@@ -37,17 +37,17 @@ type ContainerJSON struct {
 
 // StateJSON is inspect's State.
 type StateJSON struct {
-	Status     string    `json:"Status"`
-	Running    bool      `json:"Running"`
-	Paused     bool      `json:"Paused"`
-	Restarting bool      `json:"Restarting"`
-	OOMKilled  bool      `json:"OOMKilled"`
-	Dead       bool      `json:"Dead"`
-	Pid        int       `json:"Pid"`
-	ExitCode   int       `json:"ExitCode"`
-	Error      string    `json:"Error"`
-	StartedAt  time.Time `json:"StartedAt"`
-	FinishedAt time.Time `json:"FinishedAt"`
+	Status     string `json:"Status"`
+	Running    bool   `json:"Running"`
+	Paused     bool   `json:"Paused"`
+	Restarting bool   `json:"Restarting"`
+	OOMKilled  bool   `json:"OOMKilled"`
+	Dead       bool   `json:"Dead"`
+	Pid        int    `json:"Pid"`
+	ExitCode   int    `json:"ExitCode"`
+	Error      string `json:"Error"`
+	StartedAt  string `json:"StartedAt"` // RFC 3339 text (Docker's API strings)
+	FinishedAt string `json:"FinishedAt"`
 }
 
 // HostConfigJSON is inspect's HostConfig, resources flattened as Docker does.
@@ -75,6 +75,7 @@ type HostConfigJSON struct {
 	MemoryReservation int64                              `json:"MemoryReservation"`
 	MemorySwap        int64                              `json:"MemorySwap"`
 	PidsLimit         *int64                             `json:"PidsLimit"`
+	LimitsJSON                                           // CgroupParent, Devices, Ulimits, Sysctls, ShmSize, OomScoreAdj (update.go)
 }
 
 // RestartPolicyJSON is inspect's HostConfig.RestartPolicy.
@@ -105,7 +106,7 @@ type NetworkSettingsJSON struct {
 func InspectContainer(c *container.Container, size bool) ContainerJSON {
 	args := c.Config.Args()
 	j := ContainerJSON{
-		Id: c.ID, Created: c.Created, Image: c.ImageID, Name: "/" + c.Name,
+		Id: c.ID, Created: apiTime(c.Created), Image: c.ImageID, Name: "/" + c.Name,
 		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
 		LogPath: c.LogPath, RestartCount: c.RestartCount, Driver: "overlay", Platform: "linux",
 		Config: c.Config, Mounts: c.Mounts,
@@ -115,7 +116,7 @@ func InspectContainer(c *container.Container, size bool) ContainerJSON {
 			Restarting: c.State.Status == container.StatusRestarting,
 			Dead:       c.State.Status == container.StatusDead,
 			OOMKilled:  c.State.OOMKilled, ExitCode: c.State.ExitCode, Error: c.State.Error,
-			StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
+			StartedAt: apiTime(c.State.StartedAt), FinishedAt: apiTime(c.State.FinishedAt),
 		},
 		GraphDriver: GraphDriverJSON{Name: "overlay", Data: map[string]string{
 			"LowerDir": joinColon(c.Rootfs.LowerDirs), "UpperDir": c.Rootfs.UpperDir,
@@ -172,7 +173,7 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		RestartPolicy: RestartPolicyJSON{Name: "no"}, AutoRemove: h.AutoRemove,
 		CapAdd: h.CapAdd, CapDrop: h.CapDrop, Privileged: h.Privileged,
 		PublishAllPorts: h.PublishAll, ReadonlyRootfs: h.ReadonlyRootfs,
-		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs,
+		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
 	}
 	if j.PortBindings == nil {
 		j.PortBindings = map[string][]container.PortBinding{}
@@ -191,8 +192,8 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		j.CpuQuota = deref(c.Quota)
 		j.CpuPeriod = int64(deref(c.Period))
 		j.CpusetCpus, j.CpusetMems = c.Cpus, c.Mems
-		if j.CpuQuota > 0 && j.CpuPeriod > 0 {
-			j.NanoCpus = j.CpuQuota * 1e9 / j.CpuPeriod
+		if h.NanoCpus > 0 { // --cpus: Docker shows it alone, without quota and period
+			j.NanoCpus, j.CpuQuota, j.CpuPeriod = h.NanoCpus, 0, 0
 		}
 	}
 	if r.Pids != nil {
@@ -211,3 +212,7 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// apiTime is a time as Docker's API spells it: RFC 3339 with nanoseconds
+// in UTC ("0001-01-01T00:00:00Z" when never set).
+func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

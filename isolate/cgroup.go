@@ -266,8 +266,8 @@ func (g *cgroup) applyV1(res *specs.LinuxResources) error {
 			add("cpuset", "cpuset.mems", c.Mems)
 		}
 	}
-	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit > 0 {
-		add("pids", "pids.max", itoa(*p.Limit))
+	if p := res.Pids; p != nil && p.Limit != nil {
+		add("pids", "pids.max", pidsMax(*p.Limit))
 	}
 	for _, d := range res.Devices {
 		file := "devices.deny"
@@ -332,7 +332,7 @@ func (g *cgroup) applyV2(res *specs.LinuxResources) error {
 		if m.Limit != nil {
 			w = append(w, [2]string{"memory.max", max(*m.Limit)})
 		}
-		if m.Swap != nil && m.Limit != nil && *m.Limit > 0 {
+		if m.Swap != nil && m.Limit != nil && *m.Limit > 0 && exists(filepath.Join(dir, "memory.swap.max")) {
 			swap := *m.Swap
 			if swap > 0 {
 				swap -= *m.Limit
@@ -362,8 +362,8 @@ func (g *cgroup) applyV2(res *specs.LinuxResources) error {
 			w = append(w, [2]string{"cpuset.mems", c.Mems})
 		}
 	}
-	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit > 0 {
-		w = append(w, [2]string{"pids.max", itoa(*p.Limit)})
+	if p := res.Pids; p != nil && p.Limit != nil {
+		w = append(w, [2]string{"pids.max", pidsMax(*p.Limit)})
 	}
 	for _, x := range w {
 		if err := writeCg(dir, x[0], x[1]); err != nil {
@@ -371,6 +371,21 @@ func (g *cgroup) applyV2(res *specs.LinuxResources) error {
 		}
 	}
 	return nil
+}
+
+// exists says whether a cgroup file is there (swap files are not without
+// swap accounting in the kernel).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// pidsMax is pids.max for a --pids-limit: 0 and -1 mean unlimited (Docker).
+func pidsMax(v int64) string {
+	if v <= 0 {
+		return "max"
+	}
+	return itoa(v)
 }
 
 // join moves pid into every directory of the cgroup.

@@ -19,6 +19,8 @@ type CgroupStats struct {
 	MemoryLimit uint64
 	Pids        uint64
 	PidsLimit   uint64
+	BlkRead     uint64 // bytes read from and written to block devices
+	BlkWrite    uint64
 }
 
 var errNoCgroup = errors.New("container has no cgroup")
@@ -69,6 +71,7 @@ func (g *cgroup) statsV1() (*CgroupStats, error) {
 	}
 	st.Pids = readUint(filepath.Join(g.dirs["pids"], "pids.current"))
 	st.PidsLimit = readUint(filepath.Join(g.dirs["pids"], "pids.max"))
+	st.BlkRead, st.BlkWrite = blkioV1(filepath.Join(g.dirs["blkio"], "blkio.throttle.io_service_bytes_recursive"))
 	return &st, nil
 }
 
@@ -77,13 +80,54 @@ func (g *cgroup) statsV2() (*CgroupStats, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err
 	}
-	return &CgroupStats{
+	st := &CgroupStats{
 		CPUNanos:    statKey(filepath.Join(dir, "cpu.stat"), "usage_usec") * 1000,
 		MemoryUsage: sub(readUint(filepath.Join(dir, "memory.current")), statKey(filepath.Join(dir, "memory.stat"), "inactive_file")),
 		MemoryLimit: readUint(filepath.Join(dir, "memory.max")),
 		Pids:        readUint(filepath.Join(dir, "pids.current")),
 		PidsLimit:   readUint(filepath.Join(dir, "pids.max")),
-	}, nil
+	}
+	st.BlkRead, st.BlkWrite = ioStatV2(filepath.Join(dir, "io.stat"))
+	return st, nil
+}
+
+// blkioV1 sums the Read and Write lines of a v1 io_service_bytes file
+// ("8:0 Read 4096").
+func blkioV1(path string) (read, write uint64) {
+	data, _ := os.ReadFile(path)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		n, _ := strconv.ParseUint(f[2], 10, 64)
+		switch f[1] {
+		case "Read":
+			read += n
+		case "Write":
+			write += n
+		}
+	}
+	return read, write
+}
+
+// ioStatV2 sums rbytes and wbytes over the devices of a v2 io.stat
+// ("8:0 rbytes=4096 wbytes=0 ...").
+func ioStatV2(path string) (read, write uint64) {
+	data, _ := os.ReadFile(path)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		for _, kv := range strings.Fields(line) {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseUint(v, 10, 64)
+			switch k {
+			case "rbytes":
+				read += n
+			case "wbytes":
+				write += n
+			}
+		}
+	}
+	return read, write
 }
 
 // readUint reads a one-number cgroup file; "max" and errors read as 0.

@@ -57,6 +57,8 @@ func TestCgroupApply(t *testing.T) {
 			g := &cgroup{v2: tt.v2, dirs: map[string]string{}}
 			if tt.v2 {
 				g.dirs[""] = base
+				// memory.swap.max only exists with swap accounting.
+				os.WriteFile(filepath.Join(base, "memory.swap.max"), nil, 0o644)
 			} else {
 				for _, c := range []string{"memory", "cpu", "cpuset", "pids"} {
 					g.dirs[c] = filepath.Join(base, c)
