@@ -101,7 +101,11 @@ func valueFlag(defs []cli.Flag, name string) bool {
 
 func lookupFlag(defs []cli.Flag, name string) cli.Flag {
 	for _, f := range defs {
-		for _, n := range f.Names() {
+		names := f.Names()
+		if a, ok := f.(*aliasedFlag); ok { // its aliases are hidden from urfave
+			names = a.allNames()
+		}
+		for _, n := range names {
 			if n == name {
 				return f
 			}

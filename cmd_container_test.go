@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 // runCLI runs skiff in-process against a private store.
@@ -97,7 +99,45 @@ func TestPsEmptyAndVolumeLifecycle(t *testing.T) {
 	if code, _, stderr := runCLI(t, root, "rm", "nosuch"); code != 1 || !strings.Contains(stderr, "No such container: nosuch") {
 		t.Errorf("rm nosuch: %d %q", code, stderr)
 	}
-	if code, _, _ := runCLI(t, root, "rm", "-f", "nosuch"); code != 0 {
-		t.Errorf("rm -f nosuch: %d", code)
+	if code, out, stderr := runCLI(t, root, "rm", "-f", "nosuch"); code != 0 || out != "" || !strings.Contains(stderr, "No such container: nosuch") {
+		t.Errorf("rm -f nosuch: %d %q %q (Docker says so on stderr and exits 0)", code, out, stderr)
 	}
+}
+
+// TestAliasedListFlags: -e and --env (and -l/--label, -v/--volume) mix in
+// one command, as Docker allows, and help still shows both spellings.
+func TestAliasedListFlags(t *testing.T) {
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	var got []string
+	cmd := *findCommand(t, app.Commands, "create")
+	cmd.Action = func(c *cli.Context) error {
+		got = append(append(ctrValues(c, "env"), ctrValues(c, "label")...), ctrValues(c, "volume")...)
+		return nil
+	}
+	app.Commands = []*cli.Command{&cmd}
+	err := app.Run([]string{"skiff", "create", "-e", "A=1,2", "--env", "B=2", "-l", "x=y", "--label", "z=w,v", "--volume", "/a:/b", "-v", "/c:/d", "img"})
+	if want := "A=1,2 B=2 x=y z=w,v /a:/b /c:/d"; err != nil || strings.Join(got, " ") != want {
+		t.Errorf("mixed flag spellings: %q, %v; want %q", got, err, want)
+	}
+	// Flags after positionals (interspersedArgs) know -f takes a value.
+	if got := interspersedArgs(app, []string{"skiff", "create", "img", "-e", "X=1", "--label", "a=b", "-q"}); strings.Join(got, " ") != "skiff create img -e X=1 --label a=b -q" {
+		t.Errorf("create keeps its arguments: %q", got)
+	}
+	if got := interspersedArgs(newApp(&bytes.Buffer{}, &bytes.Buffer{}), []string{"skiff", "ps", "-f", "status=exited", "-q"}); strings.Join(got, " ") != "skiff ps -f status=exited -q" {
+		t.Errorf("ps -f VALUE: %q", got)
+	}
+	if help := (&aliasedFlag{GenericFlag: &cli.GenericFlag{Name: "env", Usage: "set `VAR`", Value: &ctrList{}}, aliases: []string{"e"}}).String(); !strings.Contains(help, "--env VAR, -e VAR") {
+		t.Errorf("help line %q lacks the alias", help)
+	}
+}
+
+func findCommand(t *testing.T, cmds []*cli.Command, name string) *cli.Command {
+	t.Helper()
+	for _, c := range cmds {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s command", name)
+	return nil
 }

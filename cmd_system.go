@@ -191,6 +191,9 @@ func infoCommand() *cli.Command {
 			p("Images", in.Images)
 			p("Server Version", in.Version)
 			p("Storage Driver", in.StorageDriver)
+			for _, kv := range in.DriverStatus {
+				p("  "+kv[0], kv[1])
+			}
 			p("Skiff Root Dir", in.Root)
 			p("Skiff Run Root", in.RunRoot)
 			p("Cgroup Version", in.CgroupVersion)

@@ -4,8 +4,6 @@ import (
 	"syscall"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/skiff-dev/skiff/isolate"
 )
 
@@ -54,17 +52,18 @@ func Reconcile(c *Container) bool {
 // reapOrphan kills the init of a container whose supervisor is gone, so
 // no process runs that nothing supervises. old is the state before
 // Reconcile; the caller holds the container's lock.
-func reapOrphan(id string, old State) {
+func reapOrphan(c *Container, old State) {
 	if old.Pid > 0 && Alive(old.Pid, old.PidStart) {
-		syscall.Kill(old.Pid, syscall.SIGKILL)
+		KillProcess(old.Pid, old.PidStart, syscall.SIGKILL)
 	}
-	cleanupRuntime(id)
+	cleanupRuntime(c)
 }
 
 // cleanupRuntime removes what isolate left for a container whose
-// supervisor can no longer do it (its cgroup, killing leftovers there).
-func cleanupRuntime(id string) {
-	isolate.Cleanup(&isolate.Container{ID: id, Spec: &specs.Spec{}})
+// supervisor can no longer do it: its cgroup (under --cgroup-parent if
+// one was given), killing any process left there.
+func cleanupRuntime(c *Container) {
+	isolate.Cleanup(CgroupHandle(c))
 }
 
 // reconcile is Reconcile plus, when the lock is free, the orphan kill and
@@ -87,7 +86,7 @@ func (s *Store) reconcile(c *Container) {
 	if !Reconcile(cur) {
 		return
 	}
-	reapOrphan(c.ID, old)
+	reapOrphan(cur, old)
 	if writeRecord(s.recordPath(c.ID), cur) == nil {
 		*c = *cur
 	}

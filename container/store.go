@@ -280,7 +280,7 @@ func (s *Store) UpdateLocked(id string, fn func(c *Container) error) (*Container
 		return nil, err
 	}
 	if old := c.State; Reconcile(c) {
-		reapOrphan(id, old)
+		reapOrphan(c, old)
 	}
 	if err := fn(c); err != nil {
 		return nil, err
@@ -317,7 +317,11 @@ func (s *Store) RemoveLocked(id string) error {
 			return err
 		}
 	}
-	cleanupRuntime(id)
+	if c != nil {
+		cleanupRuntime(c)
+	} else {
+		cleanupRuntime(&Container{ID: id})
+	}
 	run := s.RunDir(id)
 	// The rootfs is mounted inside the container's own mount namespace,
 	// but a leftover mount on the host must not let RemoveAll descend
@@ -447,13 +451,14 @@ func shortID(id string) string {
 // ShortID is the 12-hex form Docker prints.
 func ShortID(id string) string { return shortID(id) }
 
-// writeRecord writes a record atomically and durably (store.WriteFile) as
-// compact JSON: ps decodes every record, and whitespace is a good part of
-// the bytes it would scan.
+// writeRecord writes a record atomically, without fsync (state is
+// reconciled on read; see store.WriteFileNoSync), as compact JSON: ps
+// decodes every record, and whitespace is a good part of the bytes it
+// would scan.
 func writeRecord(path string, c *Container) error {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode container %s: %w", shortID(c.ID), err)
 	}
-	return store.WriteFile(path, append(data, '\n'), 0o600)
+	return store.WriteFileNoSync(path, append(data, '\n'), 0o600)
 }

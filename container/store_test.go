@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,42 @@ func TestListReconciles(t *testing.T) {
 	var rec Container
 	if err := store.ReadJSON(cs.recordPath(dead.ID), &rec); err != nil || rec.State.Status != StatusExited {
 		t.Errorf("reconciled state not persisted: %+v %v", rec.State, err)
+	}
+}
+
+// TestReconcileKillsOrphan: a container whose supervisor died but whose
+// init still runs is reported exited (137) and the init is killed, so
+// nothing runs that nothing supervises.
+func TestReconcileKillsOrphan(t *testing.T) {
+	cs := testStore(t)
+	init := exec.Command("sleep", "60")
+	if err := init.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- init.Wait() }()
+	defer init.Process.Kill()
+	start, err := ProcStartTime(init.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustCreate(t, cs, hexID("e1"), "orphan")
+	if _, err := cs.Update(c.ID, func(c *Container) error {
+		c.State = State{Status: StatusRunning, SupervisorPid: 1 << 30, Pid: init.Process.Pid, PidStart: start}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cs.Lookup("orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State.Status != StatusExited || got.State.ExitCode != 137 || got.State.Pid != 0 {
+		t.Errorf("orphaned container: %+v", got.State)
+	}
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Error("the orphaned init was not killed")
 	}
 }

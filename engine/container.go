@@ -345,10 +345,7 @@ func (e *Engine) Rm(ref string, o RmOptions) error {
 	}
 	id, err := cs.Resolve(ref)
 	if err != nil {
-		if o.Force && errors.Is(err, store.ErrNotFound) {
-			return nil // docker rm -f of a missing container is not an error
-		}
-		return err
+		return err // rm -f of a missing one: the CLI says so and exits 0
 	}
 	for attempt := 0; ; attempt++ {
 		c, done, err := rmLocked(cs, id, o, attempt > 0)
@@ -403,7 +400,7 @@ func removeAnonVolumes(cs *container.Store, c *container.Container) {
 // pids are reused); its supervisor then records the exit.
 func killContainer(c *container.Container) {
 	if container.Alive(c.State.Pid, c.State.PidStart) {
-		syscall.Kill(c.State.Pid, syscall.SIGKILL)
+		container.KillProcess(c.State.Pid, c.State.PidStart, syscall.SIGKILL)
 	}
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -119,7 +120,7 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 		return false
 	}
 	return any("status", func(v string) bool { return string(c.State.Status) == v }) &&
-		any("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
+		any("name", func(v string) bool { return nameMatch(c.Name, v) }) &&
 		any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		any("exited", func(v string) bool {
 			n, _ := strconv.Atoi(v)
@@ -131,6 +132,17 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 			return ok && (!hasVal || got == val)
 		}) &&
 		any("ancestor", func(v string) bool { return ancestorMatch(c, v, is) })
+}
+
+// nameMatch is Docker's name filter: a regular expression matched against
+// the name with and without its leading "/" (so both ^web$ and ^/web$
+// select "web"); a value that is no valid expression matches as a substring.
+func nameMatch(name, expr string) bool {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return strings.Contains(name, strings.TrimPrefix(expr, "/"))
+	}
+	return re.MatchString(name) || re.MatchString("/"+name)
 }
 
 func ancestorMatch(c *container.Container, ref string, is *image.Store) bool {

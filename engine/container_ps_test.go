@@ -25,6 +25,11 @@ func TestPsFilters(t *testing.T) {
 		{[]string{"status=exited", "name=db"}, false},       // different keys: AND
 		{[]string{"name=web"}, true},
 		{[]string{"name=/web-1"}, true},
+		{[]string{"name=^web-1$"}, true},
+		{[]string{"name=^/web-1$"}, true},
+		{[]string{"name=^web$"}, false},
+		{[]string{"name=web-[0-9]"}, true},
+		{[]string{"name=web[("}, false}, // not an expression: a substring
 		{[]string{"id=abcd"}, true},
 		{[]string{"id=bcd"}, false},
 		{[]string{"exited=3"}, true},

@@ -146,6 +146,10 @@ func (e *Engine) SystemPrune(o SystemPruneOptions) (*PruneReport, error) {
 	}
 	imgs, space, err := e.pruneImages(o.All)
 	r.Images, r.Space = imgs, r.Space+space
+	if err == nil {
+		cached, cerr := e.BuilderPrune() // the build cache goes too, as in Docker
+		r.Space, err = r.Space+cached, cerr
+	}
 	return r, err
 }
 
@@ -303,8 +307,9 @@ type Info struct {
 	OS             string
 	Arch           string
 	CPUs           int
-	UIDMap, GIDMap []string `json:",omitempty"`
-	IDMapNote      string   `json:",omitempty"`
+	UIDMap, GIDMap []string    `json:",omitempty"`
+	IDMapNote      string      `json:",omitempty"`
+	DriverStatus   [][2]string // Docker's storage driver detail (rootless_info.go)
 }
 
 // Info reports the store, the host and what skiff can use on it.
@@ -347,6 +352,7 @@ func (e *Engine) Info(version string) (*Info, error) {
 			in.IDMapNote = "no /etc/subuid or /etc/subgid range for this user: containers map only the user (as root)"
 		}
 	}
+	rootlessInfo(in)
 	return in, nil
 }
 

@@ -1,0 +1,170 @@
+package e2e
+
+// run/create options as Docker's: environment, working dir, user,
+// entrypoint, hostname, labels, mounts, volumes, networks, cidfile.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunEnvOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		file := env.WriteFile("env.list", []byte("# comment\nFROMFILE=yes\nLIST=a,b\n\nOVER=file\n"))
+		env.Vars = append(env.Vars, "PASSED=through")
+		out := env.mustRun("run", "--rm", "-e", "A=1,2", "--env", "OVER=flag", "-e", "PASSED", "-e", "UNSET_HERE",
+			"--env-file", file, "busybox", "sh", "-c", `echo "$A|$FROMFILE|$LIST|$OVER|$PASSED|${UNSET_HERE-unset}|$PATH"`)
+		if want := "1,2|yes|a,b|flag|through|unset|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"; out != want {
+			t.Errorf("environment: %q, want %q", out, want)
+		}
+		res := env.mustFail(125, "run", "--rm", "--env-file", env.Path("missing.env"), "busybox", "true")
+		if !strings.Contains(res.Stderr, "missing.env") || !strings.Contains(res.Stderr, "no such file or directory") {
+			t.Errorf("missing env file: %q", res.Stderr)
+		}
+		if out := env.mustRun("ps", "-aq"); out != "" {
+			t.Errorf("a rejected run left a container: %q", out)
+		}
+	})
+}
+
+func TestRunProcessOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		if out := env.mustRun("run", "--rm", "-w", "/made/here", "busybox", "pwd"); out != "/made/here\n" {
+			t.Errorf("-w: %q", out)
+		}
+		env.mustFail(125, "run", "--rm", "-w", "relative", "busybox", "pwd")
+		for _, c := range []struct{ user, want string }{
+			{"app", "1000 1000 app"},
+			{"1000:0", "1000 0 app"},
+			{"nobody:app", "65534 1000 nobody"},
+			{"4242", "4242 0 4242"}, // busybox id -un prints an unknown uid as a number
+			{"root", "0 0 root"},
+		} {
+			res := env.run("run", "--rm", "-u", c.user, "busybox", "sh", "-c", "echo $(id -u) $(id -g) $(id -un 2>/dev/null)")
+			if env.Mode == "skiffnosub" && c.user != "root" {
+				// Only uid/gid 0 is mapped without /etc/subuid: other ids
+				// cannot exist in the container (podman fails the same way).
+				if res.Code != 125 || len(errorLines(res.Stderr)) != 1 {
+					t.Errorf("-u %s with a single id mapping: %s", c.user, res)
+				}
+				continue
+			}
+			if res.Code != 0 || strings.TrimSpace(res.Stdout) != c.want {
+				t.Errorf("-u %s: %s\nwant %q", c.user, res, c.want)
+			}
+		}
+		res := env.mustFail(125, "run", "--rm", "-u", "nosuchuser", "busybox", "true")
+		if !strings.Contains(res.Stderr, "nosuchuser") {
+			t.Errorf("-u nosuchuser: %q", res.Stderr)
+		}
+		if out := env.mustRun("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"); out != "via entrypoint\n" {
+			t.Errorf("--entrypoint: %q", out)
+		}
+		if out := env.mustRun("run", "--rm", "-h", "myhost", "busybox", "sh", "-c", "hostname; cat /etc/hostname; grep -c myhost /etc/hosts"); out != "myhost\nmyhost\n1\n" {
+			t.Errorf("-h myhost: %q", out)
+		}
+		env.mustRun("create", "--name", "labelled", "-l", "tier=web", "--label", "team=a,b", "busybox")
+		env.mustRun("create", "--name", "plain", "busybox")
+		if out := env.mustRun("ps", "-a", "-f", "label=tier=web", "--format", "{{.Names}}"); out != "labelled\n" {
+			t.Errorf("ps -f label=tier=web: %q", out)
+		}
+		if out := env.mustRun("ps", "-a", "-f", "label=team", "--format", "{{.Names}} {{.Label \"team\"}}"); out != "labelled a,b\n" {
+			t.Errorf("ps -f label=team: %q", out)
+		}
+		if out := inspectF(env, "{{json .Config.Labels}}", "labelled"); out != `{"team":"a,b","tier":"web"}` {
+			t.Errorf("labels in inspect: %s", out)
+		}
+	})
+}
+
+func TestRunMountOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		host := env.Path("shared")
+		if err := os.Mkdir(host, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.chown(host); err != nil {
+			t.Fatal(err)
+		}
+		env.WriteFile("shared/in", []byte("from host\n"))
+		out := env.mustRun("run", "--rm", "-v", host+":/mnt", "busybox", "sh", "-c", "cat /mnt/in; echo from ctr > /mnt/out")
+		if out != "from host\n" {
+			t.Errorf("bind mount read: %q", out)
+		}
+		if data, err := os.ReadFile(filepath.Join(host, "out")); err != nil || string(data) != "from ctr\n" {
+			t.Errorf("bind mount write: %q %v", data, err)
+		}
+		res := env.run("run", "--rm", "-v", host+":/mnt:ro", "busybox", "sh", "-c", "cat /mnt/in; echo no > /mnt/ro")
+		if res.Code == 0 || res.Stdout != "from host\n" || !strings.Contains(res.Stderr, "Read-only file system") {
+			t.Errorf(":ro bind: %s", res)
+		}
+		env.mustFail(125, "run", "--rm", "-v", host+":relative", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "-v", host+":/mnt:bogus", "busybox", "true")
+
+		// Named volumes outlive their containers.
+		env.mustRun("run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+		if out := env.mustRun("run", "--rm", "-v", "data:/data:ro", "busybox", "cat", "/data/f"); out != "kept\n" {
+			t.Errorf("named volume: %q", out)
+		}
+		if out := env.mustRun("volume", "ls", "-q"); out != "data\n" {
+			t.Errorf("volume ls -q: %q", out)
+		}
+
+		out = env.mustRun("run", "--rm", "--tmpfs", "/scratch", "busybox", "sh", "-c", "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; echo x > /scratch/x && cat /scratch/x")
+		if out != "tmpfs\nx\n" {
+			t.Errorf("--tmpfs: %q", out)
+		}
+		res = env.run("run", "--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "sh", "-c", "echo ok > /tmp/ok && cat /tmp/ok; touch /etc/nope")
+		if res.Code == 0 || res.Stdout != "ok\n" || !strings.Contains(res.Stderr, "Read-only file system") {
+			t.Errorf("--read-only: %s", res)
+		}
+	})
+}
+
+func TestRunNetworkOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		res := env.run("run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1")
+		if res.Code != 0 || !strings.Contains(res.Stdout, "1 packets received") {
+			t.Errorf("ping 127.0.0.1 in the default network: %s", res)
+		}
+		// Root: a private namespace with loopback only. Rootless may add its
+		// user-mode network's one interface (pasta/slirp4netns), as podman.
+		want := "lo"
+		if env.Mode != "root" {
+			want = "eth0 lo|lo|tap0 lo"
+		}
+		if out := env.mustRun("run", "--rm", "busybox", "ls", "/sys/class/net"); !contains(strings.Split(want, "|"), strings.Join(lines(out), " ")) {
+			t.Errorf("default network interfaces: %q, want %s", out, want)
+		}
+		if out := env.mustRun("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"); strings.Join(lines(out), " ") != "lo" {
+			t.Errorf("--network none interfaces: %q", out)
+		}
+		hostIfs, _ := os.ReadDir("/sys/class/net")
+		if out := env.mustRun("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"); len(lines(out)) != len(hostIfs) {
+			t.Errorf("--network host sees %q, the host has %d interfaces", out, len(hostIfs))
+		}
+		env.mustFail(125, "run", "--rm", "--network", "nosuchnet", "busybox", "true")
+	})
+}
+
+func TestRunCidfile(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		cid := env.Path("cid")
+		id := runD(t, env, "--cidfile", cid, "busybox", "sleep", "100")
+		if data, err := os.ReadFile(cid); err != nil || string(data) != id {
+			t.Errorf("cidfile holds %q (%v), want %s", data, err, id)
+		}
+		res := env.mustFail(125, "run", "-d", "--cidfile", cid, "busybox", "true")
+		if !strings.Contains(res.Stderr, "container ID file found") {
+			t.Errorf("existing cidfile: %q", res.Stderr)
+		}
+		env.mustRun("rm", "-f", id)
+	})
+}
