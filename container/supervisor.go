@@ -141,7 +141,10 @@ func Supervise(args []string) int {
 		return 1
 	}
 	reportStart(ready, nil)
-	shrink()
+	// Shrink only once the container has lived a while: a short-lived
+	// one (run --rm ... true) would otherwise wait a few ms for it
+	// before its exit is even reaped.
+	time.AfterFunc(shrinkDelay, shrink)
 	s.run()
 	return 0
 }

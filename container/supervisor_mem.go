@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +25,10 @@ func closeInherited() {
 		}
 	}
 }
+
+// shrinkDelay is how long after start-up a supervisor shrinks: late
+// enough that a short-lived container never waits for it.
+const shrinkDelay = 500 * time.Millisecond
 
 // shrink gives back what start-up touched and the long wait does not
 // need: the heap the Go runtime grew while starting (debug.FreeOSMemory)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -61,9 +62,11 @@ func (s *Store) List() ([]*Image, error) {
 	return ix.Images, nil
 }
 
+// Compiled on first use: package init runs in every skiff process,
+// supervisors and container init stages included.
 var (
-	fullID  = regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`)
-	shortID = regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`)
+	fullID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`) })
+	shortID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`) })
 )
 
 // Lookup finds an image by name[:tag], name@digest, full or short id.
@@ -79,7 +82,7 @@ func (s *Store) Lookup(ref string) (*Image, error) {
 }
 
 func (ix *index) find(ref string) *Image {
-	if fullID.MatchString(ref) {
+	if fullID().MatchString(ref) {
 		id := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		for _, img := range ix.Images {
 			if img.ID == id {
@@ -97,7 +100,7 @@ func (ix *index) find(ref string) *Image {
 			return img
 		}
 	}
-	if shortID.MatchString(ref) {
+	if shortID().MatchString(ref) {
 		var found *Image
 		prefix := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		for _, img := range ix.Images {

@@ -3,6 +3,7 @@ package image
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -36,15 +37,18 @@ func Normalize(ref string) (name.Reference, error) {
 		return nil, store.Invalid("invalid reference format: %q: repository name must be lowercase", ref)
 	}
 	for _, c := range strings.Split(repo, "/") {
-		if !pathComponent.MatchString(c) {
+		if !pathComponent().MatchString(c) {
 			return nil, store.Invalid("invalid reference format: %q", ref)
 		}
 	}
 	return r, nil
 }
 
-// pathComponent is a repository path component in Docker's reference grammar.
-var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+// pathComponent is a repository path component in Docker's reference
+// grammar, compiled on first use (package init runs in every skiff process).
+var pathComponent = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+})
 
 // Canonical is the full name skiff stores: docker.io rather than
 // index.docker.io, with the tag or digest.

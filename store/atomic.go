@@ -20,8 +20,26 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// WriteFileNoSync is WriteFile without the fsyncs: still atomic (temp
+// file, rename), so a reader never sees half a file, but a crash of the
+// machine may lose the latest write or leave the file empty. That is the
+// policy for records whose state is reconciled on read anyway (container
+// records: a dead supervisor reads as exited, an unreadable record as dead
+// and removable), where two fsyncs were most of create's and run's time.
+// Blobs, layers and the image index keep WriteFile: losing them loses data.
+func WriteFileNoSync(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 // WriteFrom is WriteFile for content produced by a writer function.
 func WriteFrom(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return writeAtomic(path, perm, true, fill)
+}
+
+func writeAtomic(path string, perm os.FileMode, durable bool, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -44,8 +62,10 @@ func WriteFrom(path string, perm os.FileMode, fill func(io.Writer) error) error 
 	if err := f.Chmod(perm); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -54,6 +74,9 @@ func WriteFrom(path string, perm os.FileMode, fill func(io.Writer) error) error 
 		return err
 	}
 	ok = true
+	if !durable {
+		return nil
+	}
 	return syncDir(dir)
 }
 

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// removeTree unmounts whatever an engine left mounted under dir (deepest
+// first), then removes it: RemoveAll must never descend into a mount.
+func removeTree(dir string) error {
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		var mounts []string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) > 4 && (fields[4] == dir || strings.HasPrefix(fields[4], dir+"/")) {
+				mounts = append(mounts, fields[4])
+			}
+		}
+		f.Close()
+		sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+		for _, m := range mounts {
+			unix.Unmount(m, unix.MNT_DETACH)
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+func ppid(pid int) (int, error) {
+	v, err := statusField(pid, "PPid")
+	return int(v), err
+}
+
+func statusField(pid int, key string) (int64, error) {
+	return procField(fmt.Sprintf("/proc/%d/status", pid), key)
+}
+
+// procField reads "Key:   123 kB" from a /proc file.
+func procField(path, key string) (int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %s", path, key)
+}
+
+// memSum sums VmRSS and PSS (kB) over pids.
+func memSum(pids []int) (rss, pss int64, err error) {
+	for _, p := range pids {
+		r, err := statusField(p, "VmRSS")
+		if err != nil {
+			return 0, 0, err
+		}
+		s, err := procField(fmt.Sprintf("/proc/%d/smaps_rollup", p), "Pss")
+		if err != nil {
+			return 0, 0, err
+		}
+		rss, pss = rss+r, pss+s
+	}
+	return rss, pss, nil
+}
+
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func machineInfo() map[string]string {
+	m := map[string]string{"cores": strconv.Itoa(runtime.NumCPU()), "load_start": loadavg()}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m["kernel"] = unix.ByteSliceToString(u.Release[:])
+	}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				m["cpu"] = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if kb, err := procField("/proc/meminfo", "MemTotal"); err == nil {
+		m["memory"] = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+	}
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+				m["os"] = strings.Trim(v, `"`)
+			}
+		}
+	}
+	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && len(data) > 0 {
+		m["cgroups"] = "v2"
+	} else {
+		m["cgroups"] = "v1/hybrid"
+	}
+	return m
+}
+
+func versions(skiff string) map[string]string {
+	v := map[string]string{"go (bench)": runtime.Version()}
+	first := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			return "unavailable"
+		}
+		return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	v["skiff"] = first(skiff, "--version")
+	v["podman"] = first("podman", "--version")
+	v["runc"] = first("runc", "--version")
+	v["conmon"] = first("conmon", "--version")
+	v["tar"] = first("tar", "--version")
+	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		v["skiff commit"] = strings.TrimSpace(string(out))
+	}
+	return v
+}
