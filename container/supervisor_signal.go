@@ -49,7 +49,7 @@ func Signal(c *Container, sig syscall.Signal) error {
 	if !Alive(c.State.Pid, c.State.PidStart) {
 		return ErrProcessGone
 	}
-	if err := unix.Kill(c.State.Pid, sig); err != nil {
+	if err := KillProcess(c.State.Pid, c.State.PidStart, sig); err != nil {
 		if err == unix.ESRCH {
 			return ErrProcessGone
 		}

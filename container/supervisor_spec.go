@@ -31,5 +31,8 @@ func isolateContainer(cs *Store, c *Container) (*isolate.Container, error) {
 	if len(c.Rootfs.LowerDirs) > 0 {
 		ic.Rootfs = RootfsMount(c)
 	}
+	if err := RootlessNetwork(c, spec, ic.StateDir); err != nil {
+		return nil, err
+	}
 	return ic, os.MkdirAll(ic.StateDir, 0o700)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 )
 
 // Store is an opened skiff root (persistent data) and run root (sockets,
@@ -18,8 +20,24 @@ type Store struct {
 }
 
 // Rootless reports whether this process runs without host root. It decides
-// default paths here and id mapping elsewhere.
-func Rootless() bool { return os.Geteuid() != 0 }
+// default paths here and id mapping elsewhere. A rootless CLI re-executes
+// itself into a user namespace (engine/rootless.go) where it is uid 0, so
+// root of a user namespace other than the host's counts as rootless too.
+func Rootless() bool { return os.Geteuid() != 0 || inUserNS() }
+
+// inUserNS is read once per process: the uid map of a process never
+// changes after it is written, and Rootless is asked on hot paths.
+var inUserNS = sync.OnceValue(readInUserNS)
+
+// inUserNS reports whether the uid map is not the host's identity map.
+func readInUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(data))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
 
 // DefaultRoot is /var/lib/skiff for root and $XDG_DATA_HOME/skiff (default
 // ~/.local/share/skiff) otherwise, as Podman lays out its storage.
