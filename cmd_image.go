@@ -43,6 +43,7 @@ func imageCommands() []*cli.Command {
 				historyCommand(),
 				imageInspectCommand(),
 				imagePruneCommand(),
+				buildCommand(), // cmd_build.go
 			},
 		},
 	}
@@ -54,6 +55,12 @@ func imageCommands() []*cli.Command {
 		}
 	}
 	return cmds // main.go adds the top-level transfer commands itself
+}
+
+// containerGroupImageCommands are the image-making verbs Docker also spells
+// under `container`: `container commit` (cmd_build.go's commit).
+func containerGroupImageCommands() []*cli.Command {
+	return []*cli.Command{commitCommand()}
 }
 
 // interruptible returns a context cancelled by SIGINT/SIGTERM, so a pull
@@ -332,7 +339,7 @@ func rmiCommand(name string, aliases []string) *cli.Command {
 			if err != nil {
 				return err
 			}
-			lines, err := e.Rmi(c.Args().Slice(), c.Bool("force"))
+			lines, err := e.Rmi(c.Args().Slice(), engine.RmiOptions{Force: c.Bool("force"), NoPrune: c.Bool("no-prune")})
 			for _, l := range lines {
 				fmt.Fprintln(c.App.Writer, l)
 			}

@@ -122,7 +122,9 @@ func appendLayer(is *image.Store, ctxWrite func(v1.Image) (*image.Image, error),
 }
 
 func (b *builder) appendLayer(base *image.Image, cfg *v1.ConfigFile, layerFile string, h v1.History) (*image.Image, error) {
-	return appendLayer(b.is, func(img v1.Image) (*image.Image, error) { return b.is.Write(b.ctx, img, b.finalNames()) }, base, cfg, layerFile, h)
+	return appendLayer(b.is, func(img v1.Image) (*image.Image, error) {
+		return b.is.WriteWithParent(b.ctx, img, b.finalNames(), base.ID)
+	}, base, cfg, layerFile, h)
 }
 
 // dirsLayer is a layer creating dir p and its missing parents (root-owned, 0755).

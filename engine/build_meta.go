@@ -207,7 +207,7 @@ func (b *builder) writeConfig(s *stage, cfg *v1.ConfigFile) (*image.Image, error
 	if err != nil {
 		return nil, err
 	}
-	return b.is.Write(b.ctx, img, b.finalNames())
+	return b.is.WriteWithParent(b.ctx, img, b.finalNames(), s.img.ID)
 }
 
 // finalNames are the -t names when the step being written is the build's

@@ -102,11 +102,17 @@ func (e *Engine) ImageList(o ImageListOptions) ([]ImageRow, error) {
 		return nil, err
 	}
 	users := e.imageUsers()
+	children := image.Children(imgs)
 	// Docker lists the newest image first.
 	imgs = slices.Clone(imgs)
 	slices.SortStableFunc(imgs, func(a, b *image.Image) int { return b.Created.Compare(a.Created) })
 	var rows []ImageRow
 	for _, img := range imgs {
+		// An untagged parent is an intermediate image (a build step):
+		// Docker shows it only with -a, dangling filter or not.
+		if !o.All && img.Untagged() && len(children[img.ID]) > 0 {
+			continue
+		}
 		if !f.keepImage(img) {
 			continue
 		}
@@ -254,11 +260,18 @@ func (e *Engine) TagImage(src, dst string) error {
 	return is.Tag(img, dst)
 }
 
+// RmiOptions are `rmi`'s flags.
+type RmiOptions struct {
+	Force   bool
+	NoPrune bool // keep the untagged parents of a deleted image
+}
+
 // Rmi removes images as `docker rmi` does: a name that is not the image's
-// last is only untagged; otherwise every name goes and the image is deleted.
+// last is only untagged; otherwise every name goes and the image is deleted,
+// then its untagged parents that nothing else uses (unless NoPrune).
 // It returns Docker's "Untagged:"/"Deleted:" lines; errors for some refs do
 // not stop the others.
-func (e *Engine) Rmi(refs []string, force bool) ([]string, error) {
+func (e *Engine) Rmi(refs []string, o RmiOptions) ([]string, error) {
 	is, err := e.Images()
 	if err != nil {
 		return nil, err
@@ -266,7 +279,7 @@ func (e *Engine) Rmi(refs []string, force bool) ([]string, error) {
 	var out []string
 	var errs rmiError
 	for _, ref := range refs {
-		lines, _, err := e.rmiOne(is, ref, force)
+		lines, _, err := e.rmiOne(is, ref, o.Force, !o.NoPrune)
 		out = append(out, lines...)
 		if err != nil {
 			errs = append(errs, err)
@@ -292,14 +305,20 @@ func (r rmiError) Error() string {
 func (r rmiError) Unwrap() []error { return r }
 
 // rmiOne removes one image or name, returning its report lines and the
-// bytes its deletion freed.
-func (e *Engine) rmiOne(is *image.Store, ref string, force bool) ([]string, int64, error) {
+// bytes its deletion freed. With prune, the deleted image's untagged
+// parents that have no other child and no container go too.
+func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]string, int64, error) {
 	img, err := is.Lookup(ref)
 	if err != nil {
 		return nil, 0, err
 	}
 	byName := !strings.HasPrefix(img.ID, "sha256:"+strings.TrimPrefix(ref, "sha256:"))
 	users := e.imageUsers()[img.ID]
+	all, err := is.List()
+	if err != nil {
+		return nil, 0, err
+	}
+	hasChildren := len(image.Children(all)[img.ID]) > 0
 	var out []string
 	if byName {
 		name, err := image.Normalize(ref)
@@ -314,6 +333,8 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force bool) ([]string, int6
 			}
 			return []string{"Untagged: " + image.FamiliarName(canon)}, 0, nil
 		}
+	} else if hasChildren {
+		return nil, 0, store.Conflict("conflict: unable to delete %s (cannot be forced) - image has dependent child images", shortID(img.ID))
 	} else if len(img.RepoTags) > 1 && !force {
 		return nil, 0, store.Conflict("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
 	}
@@ -327,14 +348,49 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force bool) ([]string, int6
 		}
 		out = append(out, "Untagged: "+image.FamiliarName(n))
 	}
-	if len(users) > 0 {
-		return out, 0, nil // forced: the names go, the layers stay under the containers
+	if len(users) > 0 || hasChildren {
+		// Forced: the names go, the layers stay under the containers; a
+		// parent stays, now an intermediate image, for its children.
+		return out, 0, nil
 	}
 	freed, err := is.Remove(img)
 	if err != nil {
 		return out, 0, err
 	}
-	return append(out, "Deleted: "+img.ID), freed, nil
+	out = append(out, "Deleted: "+img.ID)
+	if !prune {
+		return out, freed, nil
+	}
+	lines, more := e.removeParents(is, img.Parent)
+	return append(out, lines...), freed + more, nil
+}
+
+// removeParents deletes the chain of untagged parents from id up, as
+// Docker's rmi does, stopping at one with a name, another child or a
+// container.
+func (e *Engine) removeParents(is *image.Store, id string) (lines []string, freed int64) {
+	users := e.imageUsers()
+	for id != "" {
+		all, err := is.List()
+		if err != nil {
+			return lines, freed
+		}
+		i := slices.IndexFunc(all, func(img *image.Image) bool { return img.ID == id })
+		if i < 0 {
+			return lines, freed
+		}
+		parent := all[i]
+		if !parent.Untagged() || len(image.Children(all)[id]) > 0 || len(users[id]) > 0 {
+			return lines, freed
+		}
+		n, err := is.Remove(parent)
+		if err != nil {
+			return lines, freed
+		}
+		lines, freed = append(lines, "Deleted: "+id), freed+n
+		id = parent.Parent
+	}
+	return lines, freed
 }
 
 func untag(is *image.Store, n string) error {
@@ -412,7 +468,7 @@ func inspectImage(is *image.Store, img *image.Image) (*ImageInspect, error) {
 	if err != nil {
 		return nil, err
 	}
-	ii := &ImageInspect{Id: img.ID, RepoTags: familiar(img.RepoTags), RepoDigests: familiar(img.RepoDigests),
+	ii := &ImageInspect{Id: img.ID, Parent: img.Parent, RepoTags: familiar(img.RepoTags), RepoDigests: familiar(img.RepoDigests),
 		Created: cf.Created.UTC().Format(time.RFC3339Nano), DockerVersion: cf.DockerVersion, Author: cf.Author,
 		Config: cf.Config, Architecture: cf.Architecture, Variant: cf.Variant, Os: cf.OS, Size: img.Size,
 		RootFS: RootFS{Type: "layers"}}
@@ -502,18 +558,35 @@ func (e *Engine) ImagePrune(all bool) ([]string, int64, error) {
 	users := e.imageUsers()
 	var report []string
 	var reclaimed int64
-	for _, img := range imgs {
-		if len(users[img.ID]) > 0 || (!all && !dangling(img)) {
-			continue
+	// Children go before their parents: with -a each round deletes the
+	// unused images that are no other image's parent, until none is left;
+	// without -a only dangling heads go, their untagged parents with them.
+	for {
+		children := image.Children(imgs)
+		removed := 0
+		for _, img := range imgs {
+			if len(users[img.ID]) > 0 || len(children[img.ID]) > 0 || (!all && !dangling(img)) {
+				continue
+			}
+			lines, freed, err := e.rmiOne(is, img.ID, true, true)
+			for _, l := range lines {
+				verb, rest, _ := strings.Cut(l, ": ")
+				report = append(report, strings.ToLower(verb)+": "+rest)
+			}
+			// Only layers no remaining image shares count, as Docker.
+			reclaimed += freed
+			if errors.Is(err, store.ErrNotFound) {
+				continue // a concurrent rmi, or a parent removed with its child
+			}
+			if err != nil {
+				return report, reclaimed, err
+			}
+			removed++
 		}
-		lines, freed, err := e.rmiOne(is, img.ID, true)
-		for _, l := range lines {
-			verb, rest, _ := strings.Cut(l, ": ")
-			report = append(report, strings.ToLower(verb)+": "+rest)
+		if !all || removed == 0 {
+			break
 		}
-		// Only layers no remaining image shares count, as Docker.
-		reclaimed += freed
-		if err != nil {
+		if imgs, err = is.List(); err != nil {
 			return report, reclaimed, err
 		}
 	}

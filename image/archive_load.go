@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 
@@ -32,11 +31,11 @@ type loadEntry struct {
 // archive is read and every blob checked before the store is touched, so a
 // truncated or corrupt archive changes nothing.
 func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
-	tmp, err := s.transferTmp()
+	tmp, done, err := s.transferTmp()
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer done()
 	ix, err := indexArchive(ctx, r, tmp)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -75,16 +74,6 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		out = append(out, l)
 	}
 	return out, nil
-}
-
-// transferTmp is a private scratch directory inside the store, on the same
-// file system as the blobs, for spooled archives and compressed layers.
-func (s *Store) transferTmp() (string, error) {
-	dir, err := s.st.Dir("tmp")
-	if err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(dir, "transfer-")
 }
 
 // dockerManifest is an entry of a docker-archive's manifest.json.

@@ -174,11 +174,11 @@ func (s *Store) saveDocker(w io.Writer, sets []*saveSet) error {
 // directory, then streams it to w as a tar. Each name gets an index entry
 // annotated with the full name, as Podman and Docker 25+ write it.
 func (s *Store) saveOCI(w io.Writer, sets []*saveSet) error {
-	tmp, err := s.transferTmp()
+	tmp, done, err := s.transferTmp()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer done()
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -416,5 +417,56 @@ func TestLoadOCIIndexPicksHostPlatform(t *testing.T) {
 	}
 	if got := transferTop(t, src, loaded[0].Image); got != "host\n" {
 		t.Errorf("loaded the %q image, want the host's", got)
+	}
+}
+
+func TestSweepTransfers(t *testing.T) {
+	parent := t.TempDir()
+	mk := func(name string, lock bool, age time.Duration, held bool) string {
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if lock {
+			p := filepath.Join(dir, transferLock)
+			l, err := store.LockFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if held {
+				t.Cleanup(func() { l.Unlock() })
+			} else {
+				l.Unlock()
+			}
+			old := time.Now().Add(-age)
+			os.Chtimes(p, old, old)
+		}
+		old := time.Now().Add(-age)
+		os.Chtimes(dir, old, old)
+		return dir
+	}
+	tests := []struct {
+		name      string
+		lock      bool
+		age       time.Duration
+		held      bool
+		wantStays bool
+	}{
+		{"transfer-dead", true, time.Minute, false, false},
+		{"transfer-live", true, time.Minute, true, true},
+		{"transfer-new", true, 0, false, true}, // its owner may not have locked it yet
+		{"transfer-nolock-old", false, 2 * time.Hour, false, false},
+		{"transfer-nolock-new", false, time.Minute, false, true},
+		{"other", false, 2 * time.Hour, false, true},
+	}
+	for _, tc := range tests {
+		mk(tc.name, tc.lock, tc.age, tc.held)
+	}
+	sweepTransfers(parent)
+	for _, tc := range tests {
+		_, err := os.Stat(filepath.Join(parent, tc.name))
+		if stays := err == nil; stays != tc.wantStays {
+			t.Errorf("%s: stays = %v, want %v", tc.name, stays, tc.wantStays)
+		}
 	}
 }

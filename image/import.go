@@ -40,11 +40,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, names []string, opts Im
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := s.transferTmp()
+	tmp, done, err := s.transferTmp()
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer done()
 	src, err := spoolInput(ctx, r, tmp)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)

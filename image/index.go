@@ -177,6 +177,25 @@ func (s *Store) Tag(img *Image, ref string) error {
 	})
 }
 
+// AddDigest records repoDigest ("docker.io/library/busybox@sha256:...") as
+// a name of img, as a push does.
+func (s *Store) AddDigest(img *Image, repoDigest string) error {
+	if !strings.Contains(repoDigest, "@sha256:") {
+		return store.Invalid("not a repo digest: %s", repoDigest)
+	}
+	return s.update(func(ix *index) error {
+		target := ix.byID(img.ID)
+		if target == nil {
+			return store.NotFound("No such image: %s", img.ID)
+		}
+		if !slices.Contains(target.RepoDigests, repoDigest) {
+			target.RepoDigests = append(target.RepoDigests, repoDigest)
+		}
+		*img = *target
+		return nil
+	})
+}
+
 // Untag removes a tag or digest name from the image that has it. The image
 // itself stays (dangling when it was its last name); Delete removes it.
 func (s *Store) Untag(ref string) error {

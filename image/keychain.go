@@ -10,10 +10,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
-// Keychain finds registry credentials where Docker and Podman keep them:
-// $DOCKER_CONFIG/config.json (default ~/.docker/config.json), then
-// $REGISTRY_AUTH_FILE, then ${XDG_RUNTIME_DIR}/containers/auth.json. All are
-// in Docker's config format; the first file with an entry for the registry
+// Keychain finds registry credentials in the order containers-auth.json(5)
+// documents: $REGISTRY_AUTH_FILE (where login writes) or, when it is unset,
+// Podman's primary ${XDG_RUNTIME_DIR}/containers/auth.json; then
+// ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json; then Docker's
+// $DOCKER_CONFIG/config.json (default ~/.docker/config.json). All are in
+// Docker's config format; the first file with an entry for the registry
 // wins, and no entry anywhere means anonymous access.
 func Keychain() authn.Keychain {
 	var chain []authn.Keychain
@@ -26,16 +28,21 @@ func Keychain() authn.Keychain {
 // AuthFiles lists the credential files Keychain reads, in order.
 func AuthFiles() []string {
 	var files []string
-	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
-		files = append(files, filepath.Join(d, "config.json"))
-	} else if home, err := os.UserHomeDir(); err == nil {
-		files = append(files, filepath.Join(home, ".docker", "config.json"))
-	}
 	if f := os.Getenv("REGISTRY_AUTH_FILE"); f != "" {
 		files = append(files, f)
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+	} else if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		files = append(files, filepath.Join(d, "containers", "auth.json"))
+	}
+	home, homeErr := os.UserHomeDir()
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		files = append(files, filepath.Join(d, "containers", "auth.json"))
+	} else if homeErr == nil {
+		files = append(files, filepath.Join(home, ".config", "containers", "auth.json"))
+	}
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		files = append(files, filepath.Join(d, "config.json"))
+	} else if homeErr == nil {
+		files = append(files, filepath.Join(home, ".docker", "config.json"))
 	}
 	return files
 }

@@ -137,6 +137,7 @@ func (s *Store) LayerSizes(img *Image) []int64 {
 // directories) older than age; younger ones may belong to a running pull
 // (age 0 is for a caller that knows no write is running).
 func (s *Store) CleanTemp(age time.Duration) {
+	sweepTransfers(s.st.Path("tmp"))
 	for _, dir := range []string{s.path("blobs", "sha256"), s.path("layers")} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {

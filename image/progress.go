@@ -68,7 +68,23 @@ type lineLayer struct {
 func (l *lineLayer) exists() { l.p.printf("%s: Already exists\n", l.id) }
 func (l *lineLayer) reader(r io.Reader) io.Reader {
 	l.p.printf("%s: Pulling fs layer\n", l.id)
-	return r
+	return &eofNotifier{r: r, fn: func() { l.p.printf("%s: Download complete\n", l.id) }}
+}
+
+// eofNotifier calls fn once, when r first reports io.EOF.
+type eofNotifier struct {
+	r    io.Reader
+	fn   func()
+	done bool
+}
+
+func (e *eofNotifier) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF && !e.done {
+		e.done = true
+		e.fn()
+	}
+	return n, err
 }
 func (l *lineLayer) complete() { l.p.printf("%s: Pull complete\n", l.id) }
 func (l *lineLayer) fail()     {}

@@ -72,6 +72,10 @@ func (s *Store) Push(ctx context.Context, ref string, opts PushOptions) error {
 	if err != nil {
 		return err
 	}
+	// Docker records the pushed manifest as a repo digest of the image.
+	if err := s.AddDigest(local, repoName(r.Context())+"@"+digest.String()); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "%s: digest: %s size: %d\n", r.Identifier(), digest, len(raw))
 	if opts.Quiet && opts.Out != nil {
 		fmt.Fprintln(opts.Out, Canonical(r))

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -17,6 +18,7 @@ import (
 type Registries struct {
 	UnqualifiedSearch []string   `toml:"unqualified-search-registries"`
 	Registry          []Registry `toml:"registry"`
+	searchSet         bool       // the file sets unqualified-search-registries (a drop-in may set it empty)
 }
 
 // Registry is one [[registry]] table.
@@ -48,14 +50,8 @@ func RegistriesFile() string {
 	if f := os.Getenv("CONTAINERS_REGISTRIES_CONF"); f != "" {
 		return f
 	}
-	cfg := os.Getenv("XDG_CONFIG_HOME")
-	if cfg == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cfg = filepath.Join(home, ".config")
-		}
-	}
-	if cfg != "" {
-		f := filepath.Join(cfg, "containers", "registries.conf")
+	if user := userConfigDir(); user != "" {
+		f := filepath.Join(user, "registries.conf")
 		if _, err := os.Stat(f); err == nil {
 			return f
 		}
@@ -63,10 +59,85 @@ func RegistriesFile() string {
 	return "/etc/containers/registries.conf"
 }
 
-// LoadRegistries reads the registries.conf in effect; a missing file is an
-// empty configuration.
+// LoadRegistries reads the registries.conf in effect, then its drop-ins
+// (RegistriesDropIns) in order, each overriding what it sets; a missing
+// file is an empty configuration.
 func LoadRegistries() (*Registries, error) {
-	return ParseRegistriesFile(RegistriesFile())
+	conf, err := ParseRegistriesFile(RegistriesFile())
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range RegistriesDropIns() {
+		drop, err := ParseRegistriesFile(f)
+		if err != nil {
+			return nil, err
+		}
+		conf.merge(drop)
+	}
+	return conf, nil
+}
+
+// RegistriesDropIns lists the drop-in files applied over RegistriesFile, as
+// containers-registries.conf.d(5) orders them: the *.conf files of
+// /etc/containers/registries.conf.d, then of
+// ~/.config/containers/registries.conf.d, each directory in alphanumeric
+// order; only the user's when the user's registries.conf is the main file.
+// A file named by $CONTAINERS_REGISTRIES_CONF is a configuration of its
+// own: only the registries.conf.d beside it applies (so a test or CI
+// configuration is not changed by the host's drop-ins).
+func RegistriesDropIns() []string {
+	main := RegistriesFile()
+	var dirs []string
+	switch user := userConfigDir(); {
+	case os.Getenv("CONTAINERS_REGISTRIES_CONF") != "":
+		dirs = []string{filepath.Join(filepath.Dir(main), "registries.conf.d")}
+	case user != "" && main == filepath.Join(user, "registries.conf"):
+		dirs = []string{filepath.Join(user, "registries.conf.d")}
+	default:
+		dirs = []string{filepath.Join(filepath.Dir(main), "registries.conf.d")}
+		if user != "" {
+			dirs = append(dirs, filepath.Join(user, "registries.conf.d"))
+		}
+	}
+	var files []string
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d) // sorted by name
+		for _, e := range ents {
+			if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".conf") {
+				files = append(files, filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	return files
+}
+
+// userConfigDir is ${XDG_CONFIG_HOME:-~/.config}/containers, or "".
+func userConfigDir() string {
+	cfg := os.Getenv("XDG_CONFIG_HOME")
+	if cfg == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		cfg = filepath.Join(home, ".config")
+	}
+	return filepath.Join(cfg, "containers")
+}
+
+// merge applies a drop-in over c: a search list it sets replaces c's, and
+// a [[registry]] replaces the one with the same prefix or is added.
+func (c *Registries) merge(drop *Registries) {
+	if drop.searchSet {
+		c.UnqualifiedSearch = drop.UnqualifiedSearch
+	}
+	for _, reg := range drop.Registry {
+		i := slices.IndexFunc(c.Registry, func(r Registry) bool { return r.Prefix == reg.Prefix })
+		if i >= 0 {
+			c.Registry[i] = reg
+		} else {
+			c.Registry = append(c.Registry, reg)
+		}
+	}
 }
 
 // ParseRegistriesFile reads one registries.conf.
@@ -84,9 +155,11 @@ func ParseRegistriesFile(path string) (*Registries, error) {
 // ParseRegistries parses registries.conf text; path only names it in errors.
 func ParseRegistries(text, path string) (*Registries, error) {
 	var r Registries
-	if _, err := toml.Decode(text, &r); err != nil {
+	md, err := toml.Decode(text, &r)
+	if err != nil {
 		return nil, store.Invalid("%s: %s", path, oneLine(err.Error()))
 	}
+	r.searchSet = md.IsDefined("unqualified-search-registries")
 	for i := range r.Registry {
 		reg := &r.Registry[i]
 		if reg.Prefix == "" {

@@ -124,3 +124,90 @@ func TestRegistriesFileAndCandidates(t *testing.T) {
 		t.Errorf("qualified Candidates = %v", c)
 	}
 }
+
+func TestRegistriesDropIns(t *testing.T) {
+	write := func(p, text string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	main := `unqualified-search-registries = ["docker.io"]
+[[registry]]
+prefix = "docker.io"
+location = "mirror.example:5000"
+[[registry]]
+prefix = "quay.io"
+blocked = true
+`
+	drops := map[string]string{
+		// applied first: replaces docker.io's table, adds ghcr.io
+		"10-hub.conf": "[[registry]]\nprefix = \"docker.io\"\nlocation = \"first.example\"\n[[registry]]\nprefix = \"ghcr.io\"\ninsecure = true\n",
+		// applied last: wins over 10-hub.conf; empties the search list
+		"20-hub.conf":   "unqualified-search-registries = []\n[[registry]]\nprefix = \"docker.io\"\nlocation = \"second.example\"\n",
+		"30-notes.txt":  "not = [toml",
+		"05-empty.conf": "",
+	}
+	type want struct {
+		search  string
+		hub     string // docker.io's location
+		quay    bool   // quay.io blocked
+		ghcr    bool   // ghcr.io table present
+		dropIns int
+	}
+	check := func(t *testing.T, w want) {
+		t.Helper()
+		if n := len(RegistriesDropIns()); n != w.dropIns {
+			t.Errorf("RegistriesDropIns() = %v, want %d files", RegistriesDropIns(), w.dropIns)
+		}
+		c, err := LoadRegistries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.UnqualifiedSearch, ","); got != w.search {
+			t.Errorf("search = %q, want %q", got, w.search)
+		}
+		if r := c.match("docker.io/library/x"); r == nil || r.Location != w.hub {
+			t.Errorf("docker.io = %+v, want location %s", r, w.hub)
+		}
+		if r := c.match("quay.io/x"); (r != nil && r.Blocked) != w.quay {
+			t.Errorf("quay.io = %+v", r)
+		}
+		if r := c.match("ghcr.io/x"); (r != nil && r.Insecure) != w.ghcr {
+			t.Errorf("ghcr.io = %+v", r)
+		}
+	}
+	t.Run("CONTAINERS_REGISTRIES_CONF", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Setenv("CONTAINERS_REGISTRIES_CONF", filepath.Join(dir, "registries.conf"))
+		t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "cfg"))
+		write(filepath.Join(dir, "registries.conf"), main)
+		check(t, want{search: "docker.io", hub: "mirror.example:5000", quay: true})
+		for n, text := range drops {
+			write(filepath.Join(dir, "registries.conf.d", n), text)
+		}
+		os.MkdirAll(filepath.Join(dir, "registries.conf.d", "sub.conf"), 0o700) // a directory: ignored
+		// the user's drop-ins belong to the user's registries.conf, not to this one
+		write(filepath.Join(dir, "cfg", "containers", "registries.conf.d", "99.conf"), "[[registry]]\nprefix = \"docker.io\"\nblocked = true\n")
+		check(t, want{search: "", hub: "second.example", quay: true, ghcr: true, dropIns: 3})
+	})
+	t.Run("user registries.conf", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Setenv("CONTAINERS_REGISTRIES_CONF", "")
+		t.Setenv("XDG_CONFIG_HOME", dir)
+		write(filepath.Join(dir, "containers", "registries.conf"), main)
+		for n, text := range drops {
+			write(filepath.Join(dir, "containers", "registries.conf.d", n), text)
+		}
+		check(t, want{search: "", hub: "second.example", quay: true, ghcr: true, dropIns: 3})
+	})
+	t.Run("bad drop-in", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Setenv("CONTAINERS_REGISTRIES_CONF", filepath.Join(dir, "registries.conf"))
+		write(filepath.Join(dir, "registries.conf.d", "bad.conf"), "[[registry]\n")
+		if _, err := LoadRegistries(); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "bad.conf") {
+			t.Errorf("LoadRegistries() = %v, want an error naming bad.conf", err)
+		}
+	})
+}

@@ -34,6 +34,24 @@ type Image struct {
 	Blobs []string `json:"Blobs"`
 	// Pulled is when the image entered this store (Docker's "Metadata.LastTagTime" analogue).
 	Pulled time.Time `json:"Pulled"`
+	// Parent is the id of the image this one was built on (a build step's
+	// base), as Docker's classic builder records it: an untagged parent is
+	// an intermediate image, hidden by `images` and removed with its child.
+	Parent string `json:"Parent,omitempty"`
+}
+
+// Untagged reports whether img has no name at all (no tag, no digest).
+func (img *Image) Untagged() bool { return len(img.RepoTags) == 0 && len(img.RepoDigests) == 0 }
+
+// Children maps each image id to the ids of the images whose Parent it is.
+func Children(imgs []*Image) map[string][]string {
+	out := map[string][]string{}
+	for _, img := range imgs {
+		if img.Parent != "" {
+			out[img.Parent] = append(out[img.Parent], img.ID)
+		}
+	}
+	return out
 }
 
 // Open opens (creating) the image store inside st.

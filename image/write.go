@@ -24,6 +24,14 @@ import (
 // id, the index updated under its lock, and the image tagged with names.
 // Used by load, import, commit and build.
 func (s *Store) Write(ctx context.Context, img v1.Image, names []string) (*Image, error) {
+	return s.WriteWithParent(ctx, img, names, "")
+}
+
+// WriteWithParent is Write recording parent (an image id) as the image's
+// Parent: build uses it for each step's image, so `images` can hide the
+// untagged intermediates and `rmi` can remove them with their child. An
+// image already stored keeps the parent it has.
+func (s *Store) WriteWithParent(ctx context.Context, img v1.Image, names []string, parent string) (*Image, error) {
 	var tags []string
 	for _, n := range names {
 		r, err := Normalize(n)
@@ -32,11 +40,12 @@ func (s *Store) Write(ctx context.Context, img v1.Image, names []string) (*Image
 		}
 		tags = append(tags, Canonical(r))
 	}
-	return s.write(ctx, img, writeOptions{tags: tags, progress: noProgress{}})
+	return s.write(ctx, img, writeOptions{tags: tags, parent: parent, progress: noProgress{}})
 }
 
 type writeOptions struct {
 	tags, digests []string // canonical names to give the image
+	parent        string   // image id this one was built on
 	progress      progress
 	unpack        UnpackOptions
 }
@@ -160,6 +169,9 @@ func (s *Store) commit(p *plan, o writeOptions) (*Image, error) {
 			img = &Image{ID: p.id.String(), Manifest: p.manifest.String(), Created: p.cfg.Created.Time,
 				Size: size, Layers: p.chains, Blobs: p.blobs(), Pulled: time.Now().UTC()}
 			ix.Images = append(ix.Images, img)
+		}
+		if img.Parent == "" && o.parent != "" && o.parent != img.ID {
+			img.Parent = o.parent
 		}
 		applyNames(ix, img, o)
 		out = *img
