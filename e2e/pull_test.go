@@ -51,8 +51,10 @@ func TestPull(t *testing.T) {
 			t.Errorf("last line of pull = %q, want docker.io/library/busybox:latest", got)
 		}
 		layer, _ := fx.busyboxLayer.Digest()
-		if want := layer.Hex[:12] + ": Pull complete"; !strings.Contains(out, want) {
-			t.Errorf("pull output lacks %q:\n%s", want, out)
+		for _, want := range []string{layer.Hex[:12] + ": Pulling fs layer", layer.Hex[:12] + ": Pull complete"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("pull output lacks %q:\n%s", want, out)
+			}
 		}
 		if strings.ContainsAny(out, "\r\x1b") {
 			t.Errorf("pull drew progress bars though stdout is not a terminal: %q", out)

@@ -120,6 +120,13 @@ func TestPush(t *testing.T) {
 		if !strings.Contains(out, "v1: digest: sha256:") {
 			t.Errorf("push output lacks Docker's digest line:\n%s", out)
 		}
+		// Docker records the pushed manifest digest in RepoDigests.
+		if m := regexp.MustCompile(`v1: digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(out); m != nil {
+			want := strings.TrimSuffix(ref, ":v1") + "@" + m[1]
+			if got := env.mustRun("image", "inspect", "--format", "{{json .RepoDigests}}", ref); !strings.Contains(got, want) {
+				t.Errorf("RepoDigests after push = %s, want %s in it", got, want)
+			}
+		}
 		r, err := reg.parse("e2e/pushed-" + env.Mode + ":v1")
 		if err != nil {
 			t.Fatal(err)
