@@ -45,6 +45,8 @@ func containerGroupCommand() *cli.Command {
 		containerPruneCommand(),
 	}
 	subs = append(subs, limitsCommands()...) // stats, update (cmd_stats.go)
+	// commit (cmd_image.go)
+	subs = append(subs, containerGroupImageCommands()...)
 	for _, r := range runCommands() {
 		if r.Name == "run" && !r.HideHelp {
 			r.HideHelp = true // -h is --hostname
@@ -135,14 +137,7 @@ func rmCommand(name string) *cli.Command {
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "force the removal of a running container (uses SIGKILL)"},
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove anonymous volumes associated with the container"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := ctrArgs(c, 1, false); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
 			o := engine.RmOptions{Force: c.Bool("force"), Volumes: c.Bool("volumes")}
 			return ctrEach(c, func(ref string) error {
 				if err := e.Rm(ref, o); err != nil {
@@ -156,7 +151,7 @@ func rmCommand(name string) *cli.Command {
 				fmt.Fprintln(c.App.Writer, ref)
 				return nil
 			})
-		},
+		}),
 	}
 }
 
@@ -165,16 +160,9 @@ func renameCommand() *cli.Command {
 		Name:      "rename",
 		Usage:     "Rename a container",
 		ArgsUsage: "CONTAINER NEW_NAME",
-		Action: func(c *cli.Context) error {
-			if err := ctrArgs(c, 2, true); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(2, true, func(c *cli.Context, e *engine.Engine) error {
 			return daemonErr(e.Rename(c.Args().Get(0), c.Args().Get(1)))
-		},
+		}),
 	}
 }
 
@@ -566,40 +554,33 @@ func ctrInspect(c *cli.Context, typ string) error {
 	if err != nil {
 		return err
 	}
+	return ctrInspectEach(c, func(ref string) (any, error) { return ctrInspectOne(e, ref, typ, c.Bool("size")) })
+}
+
+// ctrInspectEach is Docker's inspect over several targets: every object
+// found is printed (--format or a JSON array), then every failure, the
+// last one as the command's error (exit 1).
+func ctrInspectEach(c *cli.Context, get func(ref string) (any, error)) error {
 	var objs []any
-	var errs []string
+	var errs []error
 	for _, ref := range c.Args().Slice() {
-		obj, err := ctrInspectOne(e, ref, typ, c.Bool("size"))
+		obj, err := get(ref)
 		if err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, err)
 			continue
 		}
 		objs = append(objs, obj)
 	}
-	if format := c.String("format"); format != "" && format != "json" {
-		f, err := parseCtrFormat(format)
-		if err != nil {
-			return err
-		}
-		f.table = false
-		if err := f.write(c.App.Writer, nil, objs); err != nil {
-			return err
-		}
-	} else {
-		if objs == nil {
-			objs = []any{}
-		}
-		if err := ctrIndentJSON(c.App.Writer, objs); err != nil {
-			return err
-		}
+	if err := ctrWriteObjects(c.App.Writer, c.String("format"), objs); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
-		for _, m := range errs[:len(errs)-1] {
-			fmt.Fprintf(c.App.ErrWriter, "Error: %s\n", m)
-		}
-		return &engine.ExitError{Code: 1, Message: errs[len(errs)-1]}
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	for _, err := range errs[:len(errs)-1] {
+		fmt.Fprintf(c.App.ErrWriter, "Error: %s\n", err)
+	}
+	return &engine.ExitError{Code: 1, Message: errs[len(errs)-1].Error()}
 }
 
 func ctrInspectOne(e *engine.Engine, ref, typ string, size bool) (any, error) {
@@ -624,14 +605,7 @@ func portCommand() *cli.Command {
 		Name:      "port",
 		Usage:     "List port mappings or a specific mapping for the container",
 		ArgsUsage: "CONTAINER [PRIVATE_PORT[/PROTO]]",
-		Action: func(c *cli.Context) error {
-			if err := ctrArgs(c, 1, false); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
 			ctr, err := e.LookupContainer(c.Args().First())
 			if err != nil {
 				return daemonErr(err)
@@ -667,7 +641,7 @@ func portCommand() *cli.Command {
 				return daemonErr(store.NotFound("No public port '%s' published for %s", want, c.Args().First()))
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -676,14 +650,7 @@ func topCommand() *cli.Command {
 		Name:      "top",
 		Usage:     "Display the running processes of a container",
 		ArgsUsage: "CONTAINER [ps OPTIONS]",
-		Action: func(c *cli.Context) error {
-			if err := ctrArgs(c, 1, false); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
 			r, err := e.Top(c.Args().First(), c.Args().Tail())
 			if err != nil {
 				return daemonErr(err)
@@ -694,7 +661,7 @@ func topCommand() *cli.Command {
 				fmt.Fprintln(w, strings.Join(p, "\t"))
 			}
 			return w.Flush()
-		},
+		}),
 	}
 }
 

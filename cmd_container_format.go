@@ -147,3 +147,34 @@ func ctrIndentJSON(w io.Writer, v any) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
+
+// ctrWriteObjects prints inspect-style objects: through a --format
+// template, one line each, or (no format, or "json") as an indented JSON
+// array, "[]" when there are none.
+func ctrWriteObjects(w io.Writer, format string, objs []any) error {
+	if format != "" && format != "json" {
+		f, err := parseCtrFormat(format)
+		if err != nil {
+			return err
+		}
+		f.table = false
+		return f.write(w, nil, objs)
+	}
+	if objs == nil {
+		objs = []any{}
+	}
+	return ctrIndentJSON(w, objs)
+}
+
+// ctrWriteOne prints one report object (info, version) through a --format
+// template, "json" meaning {{json .}}.
+func ctrWriteOne(w io.Writer, format string, obj any) error {
+	if format == "json" {
+		format = "{{json .}}"
+	}
+	f, err := parseCtrFormat(format)
+	if err != nil {
+		return err
+	}
+	return f.write(w, nil, []any{obj})
+}

@@ -47,14 +47,7 @@ func volumeCommand() *cli.Command {
 				Usage:     "Remove one or more volumes",
 				ArgsUsage: "VOLUME [VOLUME...]",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not fail on a missing volume"}},
-				Action: func(c *cli.Context) error {
-					if err := ctrArgs(c, 1, false); err != nil {
-						return err
-					}
-					e, err := openEngine(c)
-					if err != nil {
-						return err
-					}
+				Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
 					return ctrEach(c, func(name string) error {
 						if err := e.VolumeRm(name, c.Bool("force")); err != nil {
 							return err
@@ -62,7 +55,7 @@ func volumeCommand() *cli.Command {
 						fmt.Fprintln(c.App.Writer, name)
 						return nil
 					})
-				},
+				}),
 			},
 			{
 				Name:  "prune",
@@ -275,38 +268,5 @@ func volumeInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var objs []any
-	var last error
-	for _, name := range c.Args().Slice() {
-		v, err := e.VolumeInspect(name)
-		if err != nil {
-			if last != nil {
-				fmt.Fprintf(c.App.ErrWriter, "Error: %s\n", last)
-			}
-			last = err
-			continue
-		}
-		objs = append(objs, v)
-	}
-	if format := c.String("format"); format != "" {
-		f, err := parseCtrFormat(format)
-		if err != nil {
-			return err
-		}
-		f.table = false
-		if err := f.write(c.App.Writer, nil, objs); err != nil {
-			return err
-		}
-	} else {
-		if objs == nil {
-			objs = []any{}
-		}
-		if err := ctrIndentJSON(c.App.Writer, objs); err != nil {
-			return err
-		}
-	}
-	if last != nil {
-		return &engine.ExitError{Code: 1, Message: last.Error()}
-	}
-	return nil
+	return ctrInspectEach(c, func(name string) (any, error) { return e.VolumeInspect(name) })
 }

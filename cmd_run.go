@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/engine"
-	"github.com/skiff-dev/skiff/store"
 )
 
 // runCommands: run, start, attach, logs, stop, kill, wait, restart, exec —
@@ -28,22 +27,21 @@ func runAttachFlags(c *cli.Context) engine.AttachFlags {
 	return engine.AttachFlags{Stdin: os.Stdin, DetachKeys: c.String("detach-keys"), SigProxy: c.Bool("sig-proxy")}
 }
 
-// runArgsMin and runArgsExact check the argument count with Docker's
-// message (the same text as create's).
-func runArgsMin(c *cli.Context, n int) error { return runArgs(c, n, "at least", c.NArg() < n) }
-
-func runArgsExact(c *cli.Context, n int) error { return runArgs(c, n, "exactly", c.NArg() != n) }
-
-func runArgs(c *cli.Context, n int, kind string, bad bool) error {
-	if !bad {
-		return nil
+// engineAction is the Action shared by the commands here and in
+// cmd_container*.go: check the argument count (at least min, or exactly
+// min), open the engine, act. Failures of act are the daemon's answer in
+// Docker's terms, so they exit 1 (daemonErr) unless act says otherwise.
+func engineAction(min int, exact bool, act func(c *cli.Context, e *engine.Engine) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := ctrArgs(c, min, exact); err != nil {
+			return err
+		}
+		e, err := openEngine(c)
+		if err != nil {
+			return err
+		}
+		return act(c, e)
 	}
-	plural := "s"
-	if n == 1 {
-		plural = ""
-	}
-	name := c.Command.FullName()
-	return store.Invalid("\"skiff %s\" requires %s %d argument%s.\nSee 'skiff %s --help'.", name, kind, n, plural, name)
 }
 
 func runCommand() *cli.Command {
@@ -51,8 +49,20 @@ func runCommand() *cli.Command {
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
 		runSigProxyFlag, runDetachKeysFlag,
 		// -h is --hostname here, as in Docker, so help is --help only.
-		&cli.BoolFlag{Name: "help", Usage: "show help"},
+		ctrHelpFlag(),
 	)
+	run := engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
+		create, err := parseRunOptions(c)
+		if err != nil {
+			return err
+		}
+		return e.Run(c.Context, engine.RunOptions{
+			Create:      create,
+			Detach:      c.Bool("detach"),
+			Attach:      c.StringSlice("attach"),
+			AttachFlags: runAttachFlags(c),
+		})
+	})
 	return &cli.Command{
 		Name:                   "run",
 		Usage:                  "Create and run a new container from an image",
@@ -64,23 +74,7 @@ func runCommand() *cli.Command {
 			if c.Bool("help") {
 				return cli.ShowCommandHelp(c, c.Command.Name)
 			}
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			create, err := parseRunOptions(c)
-			if err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Run(c.Context, engine.RunOptions{
-				Create:      create,
-				Detach:      c.Bool("detach"),
-				Attach:      c.StringSlice("attach"),
-				AttachFlags: runAttachFlags(c),
-			})
+			return run(c)
 		},
 	}
 }
@@ -95,20 +89,13 @@ func startCommand() *cli.Command {
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach the container's STDIN"},
 			runDetachKeysFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
 			f := runAttachFlags(c)
 			f.SigProxy = true // start -a proxies signals, as Docker's start does
 			return e.Start(c.Args().Slice(), engine.StartOptions{
 				Attach: c.Bool("attach"), Interactive: c.Bool("interactive"), AttachFlags: f,
 			})
-		},
+		}),
 	}
 }
 
@@ -121,16 +108,9 @@ func attachCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-stdin", Usage: "do not attach STDIN"},
 			runSigProxyFlag, runDetachKeysFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if err := runArgsExact(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
+		Action: engineAction(1, true, func(c *cli.Context, e *engine.Engine) error {
 			return e.Attach(c.Args().First(), engine.AttachOptions{NoStdin: c.Bool("no-stdin"), AttachFlags: runAttachFlags(c)})
-		},
+		}),
 	}
 }
 
@@ -147,19 +127,14 @@ func logsCommand() *cli.Command {
 			&cli.StringFlag{Name: "until", Usage: "show logs before `TIME` (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)"},
 			&cli.BoolFlag{Name: "details", Usage: "show extra details provided to logs (none are recorded)"},
 		},
-		Action: func(c *cli.Context) error {
-			if err := runArgsExact(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Logs(c.Args().First(), engine.LogsOptions{
+		Action: engineAction(1, true, func(c *cli.Context, e *engine.Engine) error {
+			// Docker's logs exits 1 for what its daemon refuses (no such
+			// container, a bad --tail or --since).
+			return daemonErr(e.Logs(c.Args().First(), engine.LogsOptions{
 				Follow: c.Bool("follow"), Timestamps: c.Bool("timestamps"),
 				Tail: c.String("tail"), Since: c.String("since"), Until: c.String("until"),
-			})
-		},
+			}))
+		}),
 	}
 }
 
@@ -179,81 +154,41 @@ func stopOptions(c *cli.Context) engine.StopOptions {
 	return o
 }
 
-func stopCommand() *cli.Command {
+// refsCommand is a verb over one or more containers that takes no more
+// than the references and its flags (stop, restart, kill, wait).
+func refsCommand(name, usage string, flags []cli.Flag, act func(c *cli.Context, e *engine.Engine, refs []string) error) *cli.Command {
 	return &cli.Command{
-		Name:      "stop",
-		Usage:     "Stop one or more running containers",
+		Name:      name,
+		Usage:     usage,
 		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Flags:     stopFlags(),
-		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Stop(c.Args().Slice(), stopOptions(c))
-		},
+		Flags:     flags,
+		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
+			return act(c, e, c.Args().Slice())
+		}),
 	}
+}
+
+func stopCommand() *cli.Command {
+	return refsCommand("stop", "Stop one or more running containers", stopFlags(),
+		func(c *cli.Context, e *engine.Engine, refs []string) error { return e.Stop(refs, stopOptions(c)) })
 }
 
 func restartCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "restart",
-		Usage:     "Restart one or more containers",
-		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Flags:     stopFlags(),
-		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Restart(c.Args().Slice(), stopOptions(c))
-		},
-	}
+	return refsCommand("restart", "Restart one or more containers", stopFlags(),
+		func(c *cli.Context, e *engine.Engine, refs []string) error { return e.Restart(refs, stopOptions(c)) })
 }
 
 func killCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "kill",
-		Usage:     "Kill one or more running containers",
-		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "`SIGNAL` to send to the container"},
-		},
-		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Kill(c.Args().Slice(), c.String("signal"))
-		},
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "`SIGNAL` to send to the container"},
 	}
+	return refsCommand("kill", "Kill one or more running containers", flags,
+		func(c *cli.Context, e *engine.Engine, refs []string) error { return e.Kill(refs, c.String("signal")) })
 }
 
 func waitCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "wait",
-		Usage:     "Block until one or more containers stop, then print their exit codes",
-		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 1); err != nil {
-				return err
-			}
-			e, err := openEngine(c)
-			if err != nil {
-				return err
-			}
-			return e.Wait(c.Args().Slice())
-		},
-	}
+	return refsCommand("wait", "Block until one or more containers stop, then print their exit codes", nil,
+		func(c *cli.Context, e *engine.Engine, refs []string) error { return e.Wait(refs) })
 }
 
 func execCommand() *cli.Command {
@@ -274,7 +209,7 @@ func execCommand() *cli.Command {
 		},
 		UseShortOptionHandling: true,
 		Action: func(c *cli.Context) error {
-			if err := runArgsMin(c, 2); err != nil {
+			if err := ctrArgs(c, 2, false); err != nil {
 				return err
 			}
 			env, err := ctrEnv(ctrValues(c, "env-file"), ctrValues(c, "env"))

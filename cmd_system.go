@@ -172,14 +172,7 @@ func infoCommand() *cli.Command {
 				return err
 			}
 			if format := c.String("format"); format != "" {
-				if format == "json" {
-					format = "{{json .}}"
-				}
-				f, err := parseCtrFormat(format)
-				if err != nil {
-					return err
-				}
-				return f.write(c.App.Writer, nil, []any{in})
+				return ctrWriteOne(c.App.Writer, format, in)
 			}
 			w := tabwriter.NewWriter(c.App.Writer, 0, 1, 1, ' ', 0)
 			p := func(k string, v any) { fmt.Fprintf(w, " %s:\t%v\n", k, v) }
@@ -236,14 +229,7 @@ func versionCommand() *cli.Command {
 			// No daemon: the "server" is this same binary, as with Podman.
 			v.Server = v.Client
 			if format := c.String("format"); format != "" {
-				if format == "json" {
-					format = "{{json .}}"
-				}
-				f, err := parseCtrFormat(format)
-				if err != nil {
-					return err
-				}
-				return f.write(c.App.Writer, nil, []any{v})
+				return ctrWriteOne(c.App.Writer, format, v)
 			}
 			w := tabwriter.NewWriter(c.App.Writer, 0, 1, 1, ' ', 0)
 			for _, part := range []struct {

@@ -76,6 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(app.Commands, limitsCommands()...)
 	app.Commands = append(app.Commands, unshareCommand())
 	app.Commands = append(app.Commands, completionCommand())
+	categorize(app) // Docker's help groups (cmd_help.go)
 	return app
 }
 

@@ -337,3 +337,54 @@ func TestRunTtyStreams(t *testing.T) {
 		}
 	})
 }
+
+// TestRunInteractiveSignalled: a SIGTERM or SIGHUP sent to the CLI of a
+// `run -it` or `exec -it` (a closed terminal window, a CI job's timeout)
+// ends it as Docker's ends (no signal proxy with -t: killed by the signal,
+// 128+n in a shell), but only after it has put the terminal back.
+func TestRunInteractiveSignalled(t *testing.T) {
+	forEachMode(t, func(t *testing.T, env *Env) {
+		s := env.startTTY(t, "run", "-it", "--name", "sig1", "busybox", "sh")
+		s.expect(prompt)
+		s.checkRaw()
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if code := s.waitSignalled(); code != 128+int(syscall.SIGTERM) {
+			t.Errorf("run -it after SIGTERM: exit code %d, want %d", code, 128+int(syscall.SIGTERM))
+		}
+		if st := strings.TrimSpace(env.mustRun("inspect", "-f", "{{.State.Status}}", "sig1")); st != "running" {
+			t.Fatalf("the container is %q after its CLI died, want running (as Docker's)", st)
+		}
+		x := env.startTTY(t, "exec", "-it", "sig1", "sh")
+		x.expect(prompt)
+		x.checkRaw()
+		x.cmd.Process.Signal(syscall.SIGHUP)
+		if code := x.waitSignalled(); code != 128+int(syscall.SIGHUP) {
+			t.Errorf("exec -it after SIGHUP: exit code %d, want %d", code, 128+int(syscall.SIGHUP))
+		}
+		env.mustRun("rm", "-f", "sig1")
+	})
+}
+
+// checkRaw fails unless skiff has put the terminal into raw mode (so a
+// later checkRestored proves something).
+func (s *ttySession) checkRaw() {
+	s.t.Helper()
+	now, err := unix.IoctlGetTermios(int(s.slave.Fd()), unix.TCGETS)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if now.Lflag&unix.ECHO != 0 || now.Lflag&unix.ICANON != 0 {
+		s.t.Fatalf("terminal not raw while skiff runs: lflag %#o", now.Lflag)
+	}
+}
+
+// waitSignalled is wait for a skiff that a signal ended: its status as a
+// shell reports it (128+n), the terminal restored.
+func (s *ttySession) waitSignalled() int {
+	s.t.Helper()
+	code := s.wait()
+	if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return code
+}

@@ -41,13 +41,32 @@ func (e *Engine) containers() (*container.Store, error) { return container.Open(
 // Containers is the container store, for the verbs in other engine files.
 func (e *Engine) Containers() (*container.Store, error) { return e.containers() }
 
-// LookupContainer resolves a name, id or unique id prefix.
-func (e *Engine) LookupContainer(ref string) (*container.Container, error) {
+// listContainers opens the container store and lists every container in
+// it (ps, prune, df, info all start so).
+func (e *Engine) listContainers() (*container.Store, []*container.Container, error) {
 	cs, err := e.containers()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cs.Lookup(ref)
+	list, err := cs.List()
+	return cs, list, err
+}
+
+// LookupContainer resolves a name, id or unique id prefix.
+func (e *Engine) LookupContainer(ref string) (*container.Container, error) {
+	_, c, err := e.lookupContainer(ref)
+	return c, err
+}
+
+// lookupContainer is LookupContainer with the store it was found in, for
+// verbs that read the record again later.
+func (e *Engine) lookupContainer(ref string) (*container.Store, *container.Container, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cs.Lookup(ref)
+	return cs, c, err
 }
 
 // Create makes a container record ready to start and returns it.

@@ -31,11 +31,7 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := e.containers()
-	if err != nil {
-		return nil, err
-	}
-	list, err := cs.List()
+	_, list, err := e.listContainers()
 	if err != nil {
 		return nil, err
 	}

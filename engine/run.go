@@ -138,6 +138,7 @@ type attachPlan struct {
 	sigs    chan syscall.Signal
 	notify  chan os.Signal
 	restore func()
+	fatal   bool // the terminal is raw: fatalSignals restore it, then end us
 	stderr  io.Writer
 }
 
@@ -174,6 +175,10 @@ func (e *Engine) prepareStreams(tty, in, out, errs bool, f AttachFlags) *attachP
 			if fd, ok := terminalFd(f.Stdin); ok {
 				if old, err := term.MakeRaw(fd); err == nil {
 					p.restore = func() { term.Restore(fd, old) }
+					// Docker does not proxy signals with -t, so these
+					// end us; but not with the user's terminal raw.
+					p.fatal = true
+					sigs = append(sigs, fatalSignals...)
 				}
 			}
 		}
@@ -193,9 +198,16 @@ var proxiedSignals = []os.Signal{
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
 }
 
+// fatalSignals are those whose default action ends the CLI; a raw
+// terminal must be restored before it goes.
+var fatalSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
 func (p *attachPlan) relaySignals() {
 	for s := range p.notify {
 		sig := s.(syscall.Signal)
+		if p.fatal && sig != syscall.SIGWINCH {
+			p.die(sig)
+		}
 		if sig == syscall.SIGWINCH {
 			if rows, cols := termSize(); rows > 0 {
 				select {
@@ -210,6 +222,15 @@ func (p *attachPlan) relaySignals() {
 		default:
 		}
 	}
+}
+
+// die restores the terminal, then lets sig end the process as it would
+// have without us (so the caller sees "killed by SIGTERM", 143 in a shell).
+func (p *attachPlan) die(sig syscall.Signal) {
+	p.restore()
+	signal.Reset(sig)
+	syscall.Kill(os.Getpid(), sig)
+	select {} // the signal is on its way
 }
 
 func (p *attachPlan) stop() {
@@ -353,11 +374,7 @@ type LogsOptions struct {
 
 // Logs prints what a container wrote: stdout to stdout, stderr to stderr.
 func (e *Engine) Logs(ref string, o LogsOptions) error {
-	cs, err := e.containers()
-	if err != nil {
-		return err
-	}
-	c, err := cs.Lookup(ref)
+	cs, c, err := e.lookupContainer(ref)
 	if err != nil {
 		return err
 	}
@@ -449,18 +466,28 @@ func (e *Engine) eachContainer(refs []string, fn func(*container.Store, *contain
 	if err != nil {
 		return err
 	}
-	failed := false
-	for _, ref := range refs {
+	return e.eachRef(refs, func(ref string) (string, error) {
 		c, err := cs.Lookup(ref)
 		if err == nil {
 			err = fn(cs, c)
 		}
+		return ref, err
+	})
+}
+
+// eachRef is Docker's multi-target verb: fn acts on each reference in
+// turn, what it returns is printed on success, each failure as it comes,
+// and the verb exits 1 at the end if any failed.
+func (e *Engine) eachRef(refs []string, fn func(ref string) (string, error)) error {
+	failed := false
+	for _, ref := range refs {
+		out, err := fn(ref)
 		if err != nil {
 			failed = true
 			fmt.Fprintf(e.Stderr, "Error: %v\n", err)
 			continue
 		}
-		fmt.Fprintln(e.Stdout, ref)
+		fmt.Fprintln(e.Stdout, out)
 	}
 	return exitOne(failed)
 }
@@ -508,17 +535,10 @@ func (e *Engine) Wait(refs []string) error {
 	if err != nil {
 		return err
 	}
-	failed := false
-	for _, ref := range refs {
+	return e.eachRef(refs, func(ref string) (string, error) {
 		code, err := e.wait(cs, ref)
-		if err != nil {
-			failed = true
-			fmt.Fprintf(e.Stderr, "Error: %v\n", err)
-			continue
-		}
-		fmt.Fprintln(e.Stdout, code)
-	}
-	return exitOne(failed)
+		return strconv.Itoa(code), err
+	})
 }
 
 func (e *Engine) wait(cs *container.Store, ref string) (int, error) {

@@ -29,11 +29,7 @@ type ImageDeleted struct {
 // ContainerPrune removes every container that is not running. One whose
 // lock is held (being started or removed right now) is left alone.
 func (e *Engine) ContainerPrune() (*PruneReport, error) {
-	cs, err := e.containers()
-	if err != nil {
-		return nil, err
-	}
-	list, err := cs.List()
+	cs, list, err := e.listContainers()
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +105,7 @@ func (e *Engine) pruneImages(all bool) ([]ImageDeleted, int64, error) {
 
 // imagesInUse is the set of image ids any container (in any state) uses.
 func (e *Engine) imagesInUse() (map[string]bool, error) {
-	cs, err := e.containers()
-	if err != nil {
-		return nil, err
-	}
-	list, err := cs.List()
+	_, list, err := e.listContainers()
 	if err != nil {
 		return nil, err
 	}
@@ -229,15 +221,11 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := e.containers()
+	cs, ctrs, err := e.listContainers()
 	if err != nil {
 		return nil, err
 	}
 	imgs, err := is.List()
-	if err != nil {
-		return nil, err
-	}
-	ctrs, err := cs.List()
 	if err != nil {
 		return nil, err
 	}
@@ -319,18 +307,16 @@ func (e *Engine) Info(version string) (*Info, error) {
 		Rootless: store.Rootless(), CgroupVersion: cgroupVersion(), Kernel: kernelRelease(),
 		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
 	}
-	if cs, err := e.containers(); err == nil {
-		if list, err := cs.List(); err == nil {
-			for _, c := range list {
-				in.Containers++
-				switch {
-				case c.State.Status == container.StatusPaused:
-					in.Paused++
-				case c.IsRunning():
-					in.Running++
-				default:
-					in.Stopped++
-				}
+	if _, list, err := e.listContainers(); err == nil {
+		for _, c := range list {
+			in.Containers++
+			switch {
+			case c.State.Status == container.StatusPaused:
+				in.Paused++
+			case c.IsRunning():
+				in.Running++
+			default:
+				in.Stopped++
 			}
 		}
 	}
