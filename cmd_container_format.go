@@ -12,11 +12,14 @@ import (
 	"unicode/utf8"
 )
 
-// ctrFuncs are the template functions Docker's --format offers.
-var ctrFuncs = template.FuncMap{
+// formatFuncs are the template functions Docker's --format offers
+// (docker/cli's templates package), shared by every command's --format.
+var formatFuncs = template.FuncMap{
+	// Docker's json does not escape HTML and drops the encoder's newline.
 	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
+		var buf bytes.Buffer
+		err := imgJSONLine(&buf, v)
+		return strings.TrimSpace(buf.String()), err
 	},
 	"join":  strings.Join,
 	"split": strings.Split,
@@ -64,7 +67,7 @@ func parseCtrFormat(format string) (*ctrFormat, error) {
 	}
 	// Docker lets users write \t and \n literally in the flag.
 	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	t, err := template.New("format").Funcs(ctrFuncs).Parse(format)
+	t, err := template.New("format").Funcs(formatFuncs).Parse(format)
 	if err != nil {
 		return nil, fmt.Errorf("template parsing error: %w", err)
 	}

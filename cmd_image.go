@@ -290,31 +290,7 @@ func imgJSONLine(w io.Writer, v any) error {
 
 // parseTemplate parses a --format template with Docker's helper functions.
 func parseTemplate(text string) (*template.Template, error) {
-	t, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(v any) (string, error) {
-			var buf bytes.Buffer
-			err := imgJSONLine(&buf, v)
-			return strings.TrimSpace(buf.String()), err
-		},
-		"join":  strings.Join,
-		"split": strings.Split,
-		"lower": strings.ToLower,
-		"upper": strings.ToUpper,
-		"title": func(s string) string {
-			if s == "" {
-				return s
-			}
-			return strings.ToUpper(s[:1]) + s[1:]
-		},
-		"pad": func(s string, l, r int) string { return strings.Repeat(" ", l) + s + strings.Repeat(" ", r) },
-		"truncate": func(s string, n int) string {
-			if len(s) > n {
-				return s[:n]
-			}
-			return s
-		},
-		"println": fmt.Sprintln,
-	}).Parse(text)
+	t, err := template.New("format").Funcs(formatFuncs).Parse(text)
 	if err != nil {
 		return nil, cli.Exit("template parsing error: "+err.Error(), 125)
 	}

@@ -130,7 +130,7 @@ func newNetns() (*os.File, error) {
 		}
 		ns, err := os.Open("/proc/thread-self/ns/net")
 		if err == nil {
-			if err = loopbackUp(); err != nil {
+			if err = isolate.LoopbackUp(); err != nil {
 				ns.Close()
 				ns = nil
 			}
@@ -221,25 +221,4 @@ func trimNL(b []byte) []byte {
 func processExited(pid int) bool {
 	state, _, err := procStat(pid)
 	return err != nil || state == 'Z'
-}
-
-// loopbackUp brings "lo" up in this thread's network namespace.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("loopback: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("loopback flags: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("loopback up: %w", err)
-	}
-	return nil
 }

@@ -139,7 +139,7 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 		}
 	}
 	if hasNewNS(spec, specs.NetworkNamespace) {
-		if err := loopbackUp(); err != nil {
+		if err := LoopbackUp(); err != nil {
 			return nil, err
 		}
 	}

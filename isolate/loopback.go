@@ -6,9 +6,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// loopbackUp brings "lo" up in the new network namespace, so 127.0.0.1
-// answers (SIOCSIFFLAGS on a socket of this namespace).
-func loopbackUp() error {
+// LoopbackUp brings "lo" up in the calling thread's network namespace, so
+// 127.0.0.1 answers (SIOCSIFFLAGS on a socket of this namespace). The
+// container init uses it, and so does a rootless supervisor that sets up
+// the network namespace itself.
+func LoopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("loopback: %w", err)
