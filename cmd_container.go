@@ -507,7 +507,8 @@ func ctrPortsString(c *container.Container) string {
 		return ""
 	}
 	var out []string
-	for p, bs := range c.HostConfig.PortBindings {
+	published := c.PublishedPorts()
+	for p, bs := range published {
 		for _, b := range bs {
 			ip := b.HostIP
 			if ip == "" {
@@ -517,7 +518,7 @@ func ctrPortsString(c *container.Container) string {
 		}
 	}
 	for p := range c.Config.ExposedPorts {
-		if _, ok := c.HostConfig.PortBindings[p]; !ok {
+		if _, ok := published[p]; !ok {
 			out = append(out, p)
 		}
 	}
@@ -615,7 +616,8 @@ func portCommand() *cli.Command {
 				want += "/tcp"
 			}
 			var keys []string
-			for p := range ctr.HostConfig.PortBindings {
+			published := ctr.PublishedPorts()
+			for p := range published {
 				keys = append(keys, p)
 			}
 			sort.Strings(keys)
@@ -624,7 +626,7 @@ func portCommand() *cli.Command {
 				if want != "" && p != want {
 					continue
 				}
-				for _, b := range ctr.HostConfig.PortBindings[p] {
+				for _, b := range published[p] {
 					ip := b.HostIP
 					if ip == "" {
 						ip = "0.0.0.0"

@@ -81,7 +81,7 @@ type HostConfig struct {
 	CapAdd         []string                 `json:"CapAdd,omitempty"`
 	CapDrop        []string                 `json:"CapDrop,omitempty"`
 	SecurityOpt    []string                 `json:"SecurityOpt,omitempty"`
-	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p, recorded only
+	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p as asked; State.Ports has what is bound
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
 	// Resources (issue 7) are kept in OCI form; inspect projects them.
 	Resources *specs.LinuxResources `json:"Resources,omitempty"`
@@ -115,6 +115,9 @@ type Rootfs struct {
 	UpperDir  string   `json:"UpperDir"`
 	WorkDir   string   `json:"WorkDir"`
 	MergedDir string   `json:"MergedDir"` // mount point, under the run root
+	// Driver is the storage driver forced at create (overlay,
+	// fuse-overlayfs, vfs); empty: the first that works (isolate).
+	Driver string `json:"Driver,omitempty"`
 }
 
 // State is the runtime state. Pid and SupervisorPid come with their start
@@ -131,4 +134,7 @@ type State struct {
 	OOMKilled       bool      `json:"OOMKilled"`
 	StartedAt       time.Time `json:"StartedAt"`
 	FinishedAt      time.Time `json:"FinishedAt"`
+	// Ports is where the supervisor publishes the container's ports on
+	// the host (random ones resolved); meaningful only while it runs.
+	Ports map[string][]PortBinding `json:"Ports,omitempty"`
 }

@@ -195,11 +195,26 @@ func (s *supervisor) start() error {
 	if err := s.listen(); err != nil {
 		return err
 	}
+	if s.ports, err = publishPorts(rec); err != nil {
+		s.closeListener()
+		return err
+	}
 	if s.log, err = OpenLog(filepath.Join(s.cs.Dir(s.id), LogFile)); err != nil {
 		s.closeListener()
+		s.ports.close()
 		return fmt.Errorf("open container log: %w", err)
 	}
 	if err := s.spawn(); err != nil {
+		s.closeListener()
+		s.ports.close()
+		s.log.Close()
+		return err
+	}
+	if err := s.ports.serve(s.proc.Pid); err != nil {
+		s.ports.close()
+		s.proc.Signal(syscall.SIGKILL)
+		s.proc.Wait()
+		isolate.Cleanup(s.ictr)
 		s.closeListener()
 		s.log.Close()
 		return err
@@ -216,9 +231,11 @@ func (s *supervisor) start() error {
 		c.State.ExitCode = 0
 		c.State.Error = ""
 		c.State.OOMKilled = false
+		c.State.Ports = s.ports.bound()
 		return nil
 	})
 	if err != nil {
+		s.ports.close()
 		s.proc.Signal(syscall.SIGKILL)
 		s.proc.Wait()
 		isolate.Cleanup(s.ictr)
@@ -291,6 +308,7 @@ func (s *supervisor) closeListener() {
 func (s *supervisor) run() {
 	go s.accept()
 	status, werr := s.proc.Wait()
+	s.ports.close()
 	s.drain()
 	isolate.Cleanup(s.ictr)
 	s.log.Close()

@@ -22,10 +22,11 @@ type supervisor struct {
 	opts SuperviseOptions
 	rec  *Container // as read at start
 
-	ictr *isolate.Container
-	proc *isolate.Process
-	log  *LogWriter
-	ln   *net.UnixListener
+	ictr  *isolate.Container
+	proc  *isolate.Process
+	log   *LogWriter
+	ln    *net.UnixListener
+	ports *portProxy // published ports (ports.go); nil without any
 
 	stdin   *os.File // the container's stdin (pipe or pty master); nil if not open
 	master  *os.File // pty master with -t

@@ -198,8 +198,10 @@ func TestRunRenameWaitRestart(t *testing.T) {
 		}
 		env.mustFail(1, "top", "once")
 		env.mustRun("create", "--name", "ported", "-p", "8080:80", "busybox")
-		if out := env.mustRun("port", "ported"); !strings.Contains(out, "80/tcp -> 0.0.0.0:8080") {
-			t.Errorf("port: %q", out)
+		// Like Docker, only a running container has published ports
+		// (e2e/ports_test.go checks those).
+		if out := env.mustRun("port", "ported"); out != "" {
+			t.Errorf("port of a created container: %q", out)
 		}
 		env.mustFail(1, "port", "ported", "81")
 		env.mustRun("rm", "-f", "after")

@@ -129,7 +129,7 @@ func InspectContainer(c *container.Container, size bool) ContainerJSON {
 	}
 	if c.IsRunning() {
 		j.State.Pid = c.State.Pid
-		for p, b := range c.HostConfig.PortBindings {
+		for p, b := range c.PublishedPorts() {
 			j.NetworkSettings.Ports[p] = b
 		}
 	}

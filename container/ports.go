@@ -1,0 +1,259 @@
+package container
+
+// Published ports (-p, -P) without a daemon, as Docker's docker-proxy and
+// rootlesskit's builtin port driver: the supervisor listens on the host
+// address and port, and relays every accepted TCP connection to the port
+// on 127.0.0.1 inside the container's network namespace (ports_linux.go
+// dials there). The same path serves root and rootless (with or without
+// pasta): a rootless supervisor shares the container's user namespace, so
+// it may enter the container's network namespace, while its listeners
+// stay in the host's. UDP is not relayed: -p .../udp fails the start
+// rather than publishing nothing, and -P leaves exposed UDP ports out.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// portListener is one host-side listener and the container port it serves.
+type portListener struct {
+	key     string // "80/tcp"
+	ctrPort string // "80"
+	bound   PortBinding
+	ln      net.Listener
+}
+
+// portProxy is a container's published ports, owned by its supervisor.
+type portProxy struct {
+	lns []portListener
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	dialer *netnsDialer
+}
+
+// PublishedPorts is where the container's ports are bound on the host
+// while it runs (Docker's NetworkSettings.Ports); nil when it is not running.
+func (c *Container) PublishedPorts() map[string][]PortBinding {
+	if !c.IsRunning() {
+		return nil
+	}
+	return c.State.Ports
+}
+
+// portRequest is one port to publish, from -p or from -P's exposed ports.
+type portRequest struct {
+	key, port, proto string
+	bind             PortBinding
+}
+
+// portRequests lists what c publishes, in a stable order: -p bindings,
+// then (with -P) every exposed port without one, on a random host port.
+// On the host network or with none, nothing is published (Docker
+// discards published ports with --network host).
+func portRequests(c *Container) ([]portRequest, error) {
+	if mode := c.HostConfig.NetworkMode; mode == "host" || mode == "none" {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(c.HostConfig.PortBindings))
+	for k := range c.HostConfig.PortBindings {
+		keys = append(keys, k)
+	}
+	if c.HostConfig.PublishAll {
+		for k := range c.Config.ExposedPorts {
+			// Exposed UDP ports are left unpublished (no UDP relay yet)
+			// rather than failing every -P of such an image.
+			if _, ok := c.HostConfig.PortBindings[k]; !ok && !strings.HasSuffix(k, "/udp") && !strings.HasSuffix(k, "/sctp") {
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	var reqs []portRequest
+	for _, k := range keys {
+		port, proto, _ := strings.Cut(k, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		if proto != "tcp" {
+			return nil, &StartError{Code: 125, Msg: fmt.Sprintf("publishing %s: only tcp ports can be published", k)}
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return nil, &StartError{Code: 125, Msg: fmt.Sprintf("publishing %s: invalid port", k)}
+		}
+		binds := c.HostConfig.PortBindings[k]
+		if len(binds) == 0 {
+			binds = []PortBinding{{}}
+		}
+		for _, b := range binds {
+			reqs = append(reqs, portRequest{key: k, port: port, proto: proto, bind: b})
+		}
+	}
+	return reqs, nil
+}
+
+// publishPorts binds the host side of every published port of c; nil when
+// there is none. A port that cannot be bound fails the start (Docker's
+// message, exit 125) and releases the ones already bound.
+func publishPorts(c *Container) (*portProxy, error) {
+	reqs, err := portRequests(c)
+	if err != nil || len(reqs) == 0 {
+		return nil, err
+	}
+	p := &portProxy{conns: map[net.Conn]struct{}{}}
+	for _, r := range reqs {
+		ip := r.bind.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		hostPort := r.bind.HostPort
+		if hostPort == "" {
+			hostPort = "0"
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, hostPort))
+		if err != nil {
+			p.close()
+			return nil, &StartError{Code: 125, Msg: bindError(ip, hostPort, err)}
+		}
+		_, got, _ := net.SplitHostPort(ln.Addr().String())
+		p.lns = append(p.lns, portListener{key: r.key, ctrPort: r.port, bound: PortBinding{HostIP: ip, HostPort: got}, ln: ln})
+	}
+	return p, nil
+}
+
+// bindError is Docker's wording for a host port that cannot be bound.
+func bindError(ip, port string, err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("driver failed programming external connectivity: Bind for %s failed: port is already allocated", net.JoinHostPort(ip, port))
+	}
+	return fmt.Sprintf("driver failed programming external connectivity: Error starting userland proxy: %v", err)
+}
+
+// bound is the record's State.Ports: where each container port is published.
+func (p *portProxy) bound() map[string][]PortBinding {
+	if p == nil {
+		return nil
+	}
+	m := map[string][]PortBinding{}
+	for _, l := range p.lns {
+		m[l.key] = append(m[l.key], l.bound)
+	}
+	return m
+}
+
+// serve starts relaying connections into the network namespace of the
+// container's process pid.
+func (p *portProxy) serve(pid int) error {
+	if p == nil {
+		return nil
+	}
+	d, err := newNetnsDialer(pid)
+	if err != nil {
+		return fmt.Errorf("publish ports: %w", err)
+	}
+	p.mu.Lock()
+	p.dialer = d
+	p.mu.Unlock()
+	for _, l := range p.lns {
+		go p.accept(l)
+	}
+	return nil
+}
+
+func (p *portProxy) accept(l portListener) {
+	addr := net.JoinHostPort("127.0.0.1", l.ctrPort)
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. EMFILE: the next connection may fare better
+		}
+		go p.relay(conn, addr)
+	}
+}
+
+// relay copies one connection both ways; each side's EOF is passed on as
+// a half close, so request/response protocols see the end of input.
+func (p *portProxy) relay(client net.Conn, addr string) {
+	if !p.track(client) {
+		client.Close()
+		return
+	}
+	defer p.untrack(client)
+	ctr, err := p.dialer.dial(addr)
+	if err != nil {
+		return // nothing listens in the container: the client sees a close
+	}
+	if !p.track(ctr) {
+		ctr.Close()
+		return
+	}
+	defer p.untrack(ctr)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); pipe(ctr, client) }()
+	go func() { defer wg.Done(); pipe(client, ctr) }()
+	wg.Wait()
+}
+
+func pipe(dst, src net.Conn) {
+	io.Copy(dst, src)
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	} else {
+		dst.Close()
+	}
+}
+
+func (p *portProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *portProxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	c.Close()
+}
+
+// close stops publishing: listeners, open connections and the dialer.
+func (p *portProxy) close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	conns := p.conns
+	p.conns = map[net.Conn]struct{}{}
+	d := p.dialer
+	p.mu.Unlock()
+	for _, l := range p.lns {
+		l.ln.Close()
+	}
+	for c := range conns {
+		c.Close()
+	}
+	if d != nil {
+		d.close()
+	}
+}
