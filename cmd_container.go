@@ -47,6 +47,7 @@ func containerGroupCommand() *cli.Command {
 	subs = append(subs, limitsCommands()...) // stats, update (cmd_stats.go)
 	// commit (cmd_image.go)
 	subs = append(subs, containerGroupImageCommands()...)
+	subs = append(subs, copyCommands()...) // cp, diff, export, pause, unpause (cmd_copy.go)
 	for _, r := range runCommands() {
 		if r.Name == "run" && !r.HideHelp {
 			r.HideHelp = true // -h is --hostname

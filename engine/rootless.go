@@ -170,7 +170,7 @@ func runInUserNS(args []string, verb string, flags map[string]string) int {
 		cmd.SysProcAttr.Foreground = true
 		cmd.SysProcAttr.Ctty = tty
 	}
-	if verb == "unshare" {
+	if verb == "unshare" || verb == "cp" || verb == "export" { // cp, export mount the container's overlay
 		// As podman unshare: a private mount namespace too, so mounts
 		// made to inspect the store stay out of the host's.
 		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWNS

@@ -442,6 +442,7 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	if err := container.Signal(c, sig); err != nil && !errors.Is(err, container.ErrProcessGone) {
 		return fmt.Errorf("cannot stop container: %s: %w", c.ID, err)
 	}
+	e.thawForSignal(c, sig) // a paused one acts on it once thawed (pause.go)
 	wait := time.Duration(timeout) * time.Second
 	if timeout < 0 {
 		wait = -1 // -t -1: wait forever, as Docker
@@ -520,6 +521,7 @@ func (e *Engine) Kill(refs []string, sigName string) error {
 			}
 			return fmt.Errorf("cannot kill container: %s: %w", c.Name, err)
 		}
+		e.thawForSignal(c, sig) // a paused one acts on it once thawed (pause.go)
 		if sig == syscall.SIGKILL {
 			// As Docker: a SIGKILLed container is stopped when kill returns,
 			// so an rm right after it does not need -f.

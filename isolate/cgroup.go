@@ -440,6 +440,7 @@ func (g *cgroup) oomKilled() bool {
 
 // destroy kills what is left in the cgroup and removes its directories.
 func (g *cgroup) destroy() error {
+	g.thaw() // a paused container's tasks die only once thawed (freezer.go)
 	var errs []error
 	for _, dir := range g.dirs {
 		if _, err := os.Stat(dir); os.IsNotExist(err) {
