@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -35,12 +36,28 @@ func WriteUserdata(c *Container) error {
 		{c.ResolvConfPath, resolvConf(host)},
 	}
 	for _, f := range files {
+		if sameContent(f.path, f.data) {
+			continue // unchanged since the last start: no temp file and rename
+		}
 		// 0644: the files are read inside the container by any user.
 		if err := writeRenamed(f.path, f.data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", filepath.Base(f.path), err)
 		}
 	}
 	return nil
+}
+
+// sameContent reports whether path holds exactly data (a few hundred
+// bytes: reading is cheaper than the temp file, chmod and rename).
+func sameContent(path string, data []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, len(data)+1)
+	n, err := io.ReadFull(f, buf)
+	return err == io.ErrUnexpectedEOF && bytes.Equal(buf[:n], data)
 }
 
 // writeRenamed replaces path atomically (temp file + rename) without

@@ -90,12 +90,15 @@ func (ix *index) find(ref string) *Image {
 			}
 		}
 	}
-	// Docker's reading first (docker.io), then unqualified-search-registries.
-	cands := Candidates(ref)
-	if r, err := Normalize(ref); err == nil {
-		cands = append([]name.Reference{r}, cands...)
+	// Docker's reading first (docker.io), then unqualified-search-registries
+	// (read only when needed: parsing registries.conf was a fifth of create).
+	r, err := Normalize(ref)
+	if err == nil {
+		if img := ix.byName(r); img != nil {
+			return img
+		}
 	}
-	for _, cand := range cands {
+	for _, cand := range Candidates(ref) {
 		if img := ix.byName(cand); img != nil {
 			return img
 		}

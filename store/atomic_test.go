@@ -1,8 +1,11 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +38,33 @@ func TestAtomicWrites(t *testing.T) {
 				t.Errorf("%d entries left in the directory, want only the file (no temp files)", len(ents))
 			}
 		})
+	}
+}
+
+// TestReadJSON: sizes around the pooled buffer's (readSmall grows it), an
+// empty file, and a missing one (ErrNotFound).
+func TestReadJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 8<<10 - 8, 8 << 10, 64 << 10} {
+		want := strings.Repeat("x", n)
+		p := filepath.Join(dir, fmt.Sprintf("f%d.json", n))
+		if err := WriteFileNoSync(p, []byte(`"`+want+`"`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := ReadJSON(p, &got); err != nil || got != want {
+			t.Errorf("size %d: got %d bytes, err %v", n, len(got), err)
+		}
+	}
+	empty := filepath.Join(dir, "empty.json")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := ReadJSON(empty, &v); err == nil {
+		t.Error("empty file decoded without error")
+	}
+	if err := ReadJSON(filepath.Join(dir, "missing.json"), &v); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing file: %v, want ErrNotFound", err)
 	}
 }
