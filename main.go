@@ -63,6 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "persistent storage `DIR`", EnvVars: []string{"SKIFF_ROOT"}, Value: store.DefaultRoot()},
 			&cli.StringFlag{Name: "runroot", Usage: "runtime state `DIR` (sockets, mounts)", EnvVars: []string{"SKIFF_RUNROOT"}, Value: store.DefaultRunRoot()},
+			&cli.StringFlag{Name: "storage-driver", Usage: "rootfs `DRIVER` of new containers: overlay, fuse-overlayfs, vfs (default: the first that works)", EnvVars: []string{"SKIFF_STORAGE_DRIVER"}},
 			&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn, error", EnvVars: []string{"SKIFF_LOG_LEVEL"}, Value: "warn"},
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are decided in run()
@@ -75,6 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(app.Commands, buildCommands()...)
 	app.Commands = append(app.Commands, limitsCommands()...)
 	app.Commands = append(app.Commands, unshareCommand())
+	app.Commands = append(app.Commands, copyCommands()...) // cp, diff, export, pause, unpause
 	app.Commands = append(app.Commands, completionCommand())
 	categorize(app) // Docker's help groups (cmd_help.go)
 	return app
@@ -84,11 +86,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // so `--help` and completion never touch the store.
 func openEngine(c *cli.Context) (*engine.Engine, error) {
 	return engine.Open(engine.Options{
-		Root:     c.String("root"),
-		RunRoot:  c.String("runroot"),
-		LogLevel: c.String("log-level"),
-		Stdout:   c.App.Writer,
-		Stderr:   c.App.ErrWriter,
+		Root:          c.String("root"),
+		RunRoot:       c.String("runroot"),
+		LogLevel:      c.String("log-level"),
+		StorageDriver: c.String("storage-driver"),
+		Stdout:        c.App.Writer,
+		Stderr:        c.App.ErrWriter,
 	})
 }
 

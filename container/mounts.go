@@ -7,6 +7,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/skiff-dev/skiff/isolate"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -146,7 +147,7 @@ func RootfsMount(c *Container) *specs.Mount {
 	for i, d := range c.Rootfs.LowerDirs {
 		lower[len(lower)-1-i] = d
 	}
-	return &specs.Mount{
+	m := &specs.Mount{
 		Destination: c.Rootfs.MergedDir,
 		Type:        "overlay",
 		Source:      "overlay",
@@ -154,6 +155,11 @@ func RootfsMount(c *Container) *specs.Mount {
 			"lowerdir=" + strings.Join(lower, ":"),
 			"upperdir=" + c.Rootfs.UpperDir,
 			"workdir=" + c.Rootfs.WorkDir,
+			isolate.OptCopyDir + CopyRootfsDir(c),
 		},
 	}
+	if c.Rootfs.Driver != "" {
+		m.Options = append(m.Options, isolate.OptDriver+c.Rootfs.Driver)
+	}
+	return m
 }

@@ -60,7 +60,7 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 		}
 		return runFailed(b.out, args, err)
 	}
-	layer, err := b.diffLayer(ctr.Rootfs.UpperDir)
+	layer, err := b.diffLayer(ctr)
 	if err != nil {
 		if b.o.Rm || b.o.ForceRm {
 			remove()
@@ -149,16 +149,16 @@ func runArgv(cfg *v1.Config, c *instructions.RunCommand) ([]string, error) {
 	return append(shellOf(cfg), sb.String()), nil
 }
 
-// diffLayer turns a container's overlay upper dir into a layer file.
+// diffLayer turns a container's changes (diffRootfs) into a layer file.
 // Rootless, the files carry the host ids the user namespace mapped the
 // container's ids to; they are mapped back so the layer holds the ids the
 // container saw.
-func (b *builder) diffLayer(upper string) (string, error) {
+func (b *builder) diffLayer(c *container.Container) (string, error) {
 	w, err := b.newLayer()
 	if err != nil {
 		return "", err
 	}
-	if err := writeDiff(w.Writer, upper); err != nil {
+	if err := writeDiff(w.Writer, c); err != nil {
 		w.abort()
 		return "", err
 	}
@@ -167,9 +167,10 @@ func (b *builder) diffLayer(upper string) (string, error) {
 
 // writeDiff copies image.Diff's tar into tw, mapping owners back to
 // container ids when rootless.
-func writeDiff(tw *tar.Writer, upper string) error {
+func writeDiff(tw *tar.Writer, c *container.Container) error {
+	upper := c.Rootfs.UpperDir
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(image.Diff(pw, upper)) }()
+	go func() { pw.CloseWithError(diffRootfs(pw, c)) }()
 	defer pr.Close()
 	unmap := hostToContainer()
 	tr := tar.NewReader(pr)

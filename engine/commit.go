@@ -67,7 +67,7 @@ func (e *Engine) Commit(ctx context.Context, ref, repo string, o CommitOptions) 
 	}
 	b := &builder{e: e}
 	defer b.removeScratch()
-	layer, err := b.diffLayer(c.Rootfs.UpperDir)
+	layer, err := b.diffLayer(c)
 	if err != nil {
 		return nil, err
 	}

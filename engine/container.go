@@ -157,6 +157,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 		return nil, err
 	}
 	container.PlanRootfs(c, layers, cs.Dir(c.ID), cs.RunDir(c.ID))
+	c.Rootfs.Driver = e.opts.StorageDriver
 	container.SetUserdataPaths(c, cs.Dir(c.ID))
 	c.LogPath = filepath.Join(cs.Dir(c.ID), container.LogFile)
 	if err := createNamed(cs, c, o.Name == ""); err != nil {
@@ -202,7 +203,9 @@ func finishCreate(c *container.Container) error {
 	}
 	// Non-root users in the container must traverse the upper dir.
 	os.Chmod(c.Rootfs.UpperDir, 0o755)
-	return container.WriteUserdata(c)
+	// hosts, hostname and resolv.conf are written at start (container.Spec),
+	// as Docker does: writing them here too cost create four new inodes.
+	return nil
 }
 
 func firstOr(list []string, def string) string {
@@ -420,6 +423,7 @@ func removeAnonVolumes(cs *container.Store, c *container.Container) {
 func killContainer(c *container.Container) {
 	if container.Alive(c.State.Pid, c.State.PidStart) {
 		container.KillProcess(c.State.Pid, c.State.PidStart, syscall.SIGKILL)
+		container.ThawForSignal(c, syscall.SIGKILL) // a paused one dies once thawed
 	}
 }
 

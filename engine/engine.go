@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -16,6 +17,7 @@ import (
 type Options struct {
 	Root, RunRoot string
 	LogLevel      string
+	StorageDriver string // forced rootfs driver for new containers; "" picks
 	Stdout        io.Writer
 	Stderr        io.Writer
 }
@@ -31,6 +33,9 @@ type Engine struct {
 
 // Open opens the store named by opts.
 func Open(opts Options) (*Engine, error) {
+	if err := container.CheckStorageDriver(opts.StorageDriver); err != nil {
+		return nil, err
+	}
 	s, err := store.Open(opts.Root, opts.RunRoot)
 	if err != nil {
 		return nil, err

@@ -303,7 +303,7 @@ type Info struct {
 // Info reports the store, the host and what skiff can use on it.
 func (e *Engine) Info(version string) (*Info, error) {
 	in := &Info{
-		Version: version, StorageDriver: "overlay", Root: e.Store.Root, RunRoot: e.Store.RunRoot,
+		Version: version, StorageDriver: container.ExpectedStorageDriver(e.opts.StorageDriver, store.Rootless()), Root: e.Store.Root, RunRoot: e.Store.RunRoot,
 		Rootless: store.Rootless(), CgroupVersion: cgroupVersion(), Kernel: kernelRelease(),
 		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
 	}

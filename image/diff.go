@@ -200,7 +200,7 @@ func isWhiteoutInode(p string, st *unix.Stat_t) bool {
 
 // isOpaqueDir reports whether overlay hides the lower directories under p.
 func isOpaqueDir(p string) bool {
-	for _, k := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
+	for _, k := range []string{"trusted.overlay.opaque", "user.overlay.opaque", "user.fuseoverlayfs.opaque"} {
 		val := make([]byte, 1)
 		if n, err := unix.Lgetxattr(p, k, val); err == nil && n == 1 && val[0] == 'y' {
 			return true

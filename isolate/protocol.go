@@ -47,6 +47,9 @@ type stageConfig struct {
 	// ConsoleFd: the socket to send the pty master over, for a process
 	// with a terminal (console.go).
 	ConsoleFd int `json:",omitempty"`
+	// FuseFd: /dev/fuse, opened by the parent (the container's device
+	// cgroup refuses the open) for a fuse-overlayfs rootfs (rootfs_driver.go).
+	FuseFd int `json:",omitempty"`
 }
 
 type stageError struct {

@@ -31,7 +31,7 @@ func setupRootfs(cfg *stageConfig) error {
 		return err
 	}
 	if cfg.Rootfs != nil {
-		if err := mountOverlay(cfg.Rootfs, root, cfg.Rootless); err != nil {
+		if _, err := mountRootfs(cfg.Rootfs, root, cfg.Rootless, cfg.FuseFd); err != nil {
 			return err
 		}
 	}

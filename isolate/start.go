@@ -66,7 +66,9 @@ func Start(c *Container, stdio Stdio) (*Process, error) {
 		}
 		return nil
 	}
-	cmd, console, err := launch(cfg, attr, stdio, nil, setup)
+	extra := openFuse(cfg)
+	cmd, console, err := launch(cfg, attr, stdio, extra, setup)
+	closeFiles(extra)
 	if err != nil {
 		if cg != nil {
 			cg.destroy()
