@@ -271,7 +271,7 @@ func walkSource(src copySource, ignore func(string, bool) bool, fn func(host, re
 	if !src.fi.IsDir() {
 		return nil
 	}
-	names, err := readDirNames(src.host)
+	names, err := image.ReadNames(src.host)
 	if err != nil {
 		return err
 	}
@@ -290,17 +290,6 @@ func walkSource(src copySource, ignore func(string, bool) bool, fn func(host, re
 		}
 	}
 	return nil
-}
-
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	sort.Strings(names)
-	return names, err
 }
 
 // write emits the layer: missing parents of the destination, then each

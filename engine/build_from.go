@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/skiff-dev/skiff/image"
 )
 
 // mergeTree materializes p (a path in an image) from its unpacked layers
@@ -48,7 +50,7 @@ func applyTree(src string, fi os.FileInfo, target string) error {
 		return err
 	}
 	os.Chmod(target, fi.Mode().Perm()|0o700)
-	names, err := readDirNames(src)
+	names, err := image.ReadNames(src)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ type differ struct {
 // tree writes the entries under dir (rel is its name in the layer), sorted
 // by name, each directory before its contents.
 func (d *differ) tree(dir, rel string) error {
-	names, err := readNames(dir)
+	names, err := ReadNames(dir)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,9 @@ func (d *differ) tree(dir, rel string) error {
 	return nil
 }
 
-func readNames(dir string) ([]string, error) {
+// ReadNames lists dir's entries by name, sorted: the deterministic walk order
+// layer tars and build checksums both rely on.
+func ReadNames(dir string) ([]string, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err

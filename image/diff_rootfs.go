@@ -109,7 +109,7 @@ func mergeLayers(layers []string) (*mergedView, error) {
 // rootfsTree writes the changed entries under dir (rel its layer name),
 // then whiteouts for the merged entries it lost.
 func (d *differ) rootfsTree(dir, rel string, merged *mergedView) error {
-	names, err := readNames(dir)
+	names, err := ReadNames(dir)
 	if err != nil {
 		return err
 	}
