@@ -59,7 +59,9 @@ test: deps build unit
     exit "$rc"
 
 # Writes docs/benchmarks.md and docs/benchmarks.json; `just bench --quick`
-# creates 200 containers for ps -a instead of 1000 (see `go run ./bench -h`).
+# creates 200 containers for ps -a instead of 1000, `--only run,ps` re-runs
+# some cases into the existing report, `--with-docker` adds Docker 20.10
+# (installed and run as a private dockerd by the bench; see DEVELOPERS.md).
 # Benchmarks side by side with podman (not tests: figures are for people).
 bench *args: deps build
     go run ./bench --skiff {{bin}} {{args}}

@@ -13,13 +13,17 @@ import (
 
 // bench holds what every case shares.
 type bench struct {
-	cfg     config
-	base    string
-	reg     *localRegistry
-	regConf string
-	fx      *fixtures
-	rep     *report
-	sk, pm  *engine
+	cfg       config
+	base      string
+	reg       *localRegistry
+	regConf   string
+	fx        *fixtures
+	rep       *report
+	dockerd   *dockerd
+	dockerErr error // why docker cannot take part (--with-docker only)
+	sk, pm    *engine
+	dk        *engine   // nil without --with-docker or when dockerd failed
+	engs      []*engine // sk, pm[, dk]: trial order A B C in every case
 }
 
 type benchCase struct {
@@ -27,35 +31,35 @@ type benchCase struct {
 	run       func() error
 }
 
+// caseList is every case in report order.
+func (b *bench) caseList() []benchCase {
+	run := map[string]func() error{"run": b.caseRun, "create": b.caseCreate, "ps": b.casePs, "pull": b.casePull,
+		"rund": b.caseRunDetached, "rss": b.caseRSS, "build": b.caseBuild}
+	var cs []benchCase
+	for _, id := range caseOrder {
+		cs = append(cs, benchCase{id, caseTitles[id], run[id]})
+	}
+	return cs
+}
+
 // runCases runs the selected cases in order and returns the ids of those
 // that could not run at all.
 func (b *bench) runCases() (failedCases []string) {
-	cases := []benchCase{
-		{"run", "run --rm", b.caseRun},
-		{"create", "create + start -a", b.caseCreate},
-		{"ps", "ps -a", b.casePs},
-		{"pull", "pull", b.casePull},
-		{"rund", "50 run -d + stop", b.caseRunDetached},
-		{"rss", "memory per container", b.caseRSS},
-		{"build", "build", b.caseBuild},
-	}
-	want := map[string]bool{}
-	for _, id := range strings.Split(b.cfg.only, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			want[id] = true
-		}
-	}
-	for _, c := range cases {
+	want := onlySet(b.cfg.only)
+	for _, c := range b.caseList() {
 		if len(want) > 0 && !want[c.id] {
 			continue
+		}
+		if interrupted.Load() {
+			break
 		}
 		t0 := time.Now()
 		load := loadavg()
 		logf("case %s: %s (load %s)", c.id, c.title, load)
-		b.rep.noteLoad(load)
+		b.rep.beginCase(c.id, c.title, load, b.dockerd != nil)
 		if err := c.run(); err != nil {
 			logf("case %s cannot run: %v", c.id, err)
-			b.rep.notes = append(b.rep.notes, fmt.Sprintf("Case %q could not run: %v", c.title, err))
+			b.rep.caseNote(fmt.Sprintf("Case %q could not run: %v", c.title, err))
 			failedCases = append(failedCases, c.id)
 		}
 		logf("case %s done in %s", c.id, time.Since(t0).Round(time.Millisecond))
@@ -63,33 +67,89 @@ func (b *bench) runCases() (failedCases []string) {
 	return failedCases
 }
 
-// engines gives both engines fresh stores with busybox pulled (untimed).
-// A podman that cannot even pull is reported in its cells, not fatal.
-func (b *bench) engines() (podmanErr error, err error) {
+func onlySet(only string) map[string]bool {
+	want := map[string]bool{}
+	for _, id := range strings.Split(only, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			want[id] = true
+		}
+	}
+	return want
+}
+
+// engines gives every engine a fresh store with busybox pulled (untimed).
+// Only skiff failing is fatal to the case; another engine that cannot even
+// pull is reported in its cells (setupErr).
+func (b *bench) engines() error {
 	if b.sk == nil {
+		var err error
 		if b.sk, err = newEngine("skiff", b.cfg.skiff, b.base, b.regConf); err != nil {
-			return nil, err
+			return err
 		}
 		if b.pm, err = newEngine("podman", "podman", b.base, b.regConf); err != nil {
-			return nil, err
+			return err
+		}
+		b.engs = []*engine{b.sk, b.pm}
+		if b.dockerd != nil {
+			b.dk, err = newDockerEngine(b.dockerd, b.base)
+			if err != nil {
+				b.dockerErr = fmt.Errorf("docker store: %w", err)
+				b.dk = nil
+			} else {
+				b.engs = append(b.engs, b.dk)
+			}
 		}
 	} else {
-		for _, e := range []*engine{b.sk, b.pm} {
+		for _, e := range b.engs {
 			if err := e.freshStore(); err != nil {
-				return nil, err
+				if e == b.sk {
+					return err
+				}
+				e.setupErr = err
 			}
 		}
 	}
-	if _, err := b.sk.out("pull", "-q", busyboxRef); err != nil {
-		return nil, err
+	for _, e := range b.engs {
+		_, err := e.out("pull", "-q", busyboxRef)
+		if e == b.sk && err != nil {
+			return err
+		}
+		e.setupErr = err
 	}
-	_, podmanErr = b.pm.out("pull", "-q", busyboxRef)
-	return podmanErr, nil
+	return nil
 }
 
 func (b *bench) dropStores() {
-	b.sk.dropStore()
-	b.pm.dropStore()
+	for _, e := range b.engs {
+		e.dropStore()
+	}
+}
+
+// trials makes one trial per engine (skiff, podman[, docker]); an engine
+// whose setup failed gets a trial that reports why.
+func (b *bench) trials(mk func(e *engine) trial) []trial {
+	var ts []trial
+	for _, e := range b.engs {
+		if e.setupErr != nil {
+			ts = append(ts, skip(fmt.Errorf("%s setup: %w", e.name, e.setupErr)))
+		} else {
+			ts = append(ts, mk(e))
+		}
+	}
+	return ts
+}
+
+// results maps metric m of the engines' results (the first len(b.engs)
+// of res) to engine names; a docker that could not start gets its error.
+func (b *bench) results(res [][]*stat, m int) map[string]*stat {
+	out := map[string]*stat{}
+	for i, e := range b.engs {
+		out[e.name] = res[i][m]
+	}
+	if b.cfg.withDocker && b.dk == nil && b.dockerErr != nil {
+		out["docker"] = failed(b.dockerErr)
+	}
+	return out
 }
 
 // timed adapts a one-figure measurement (milliseconds) to a trial.
@@ -103,17 +163,9 @@ func timed(f func() (time.Duration, error)) trial {
 // skip is the trial of an engine that cannot take part.
 func skip(err error) trial { return func() ([]float64, error) { return nil, err } }
 
-func (b *bench) podmanTrial(perr error, t trial) trial {
-	if perr != nil {
-		return skip(fmt.Errorf("podman setup: %w", perr))
-	}
-	return t
-}
-
 // 1. run --rm busybox true, against bare runc run of a prepared bundle.
 func (b *bench) caseRun() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
@@ -132,25 +184,26 @@ func (b *bench) caseRun() error {
 			return time.Since(t0), err
 		})
 	}
-	res, errs := interleave(b.cfg.runs, 1,
-		timed(func() (time.Duration, error) { return b.sk.time("run", "--rm", busyboxRef, "true") }),
-		b.podmanTrial(perr, timed(func() (time.Duration, error) { return b.pm.time("run", "--rm", busyboxRef, "true") })),
-		runcTrial)
-	b.rep.add(row{ID: "run_rm", Case: "`run --rm busybox true`", Unit: "ms",
-		Results: map[string]*stat{"skiff": res[0][0], "podman": res[1][0], "runc": res[2][0]},
-		Note:    "each engine's default network (skiff: private netns, loopback only; podman: bridge via netavark); reference: bare `runc run` of a prepared bundle"})
+	runRm := func(extra ...string) func(e *engine) trial {
+		return func(e *engine) trial {
+			args := append(append([]string{"run", "--rm"}, extra...), busyboxRef, "true")
+			return timed(func() (time.Duration, error) { return e.time(args...) })
+		}
+	}
+	res, errs := interleave(b.cfg.runs, 1, append(b.trials(runRm()), runcTrial)...)
+	r := b.results(res, 0)
+	r["runc"] = res[len(b.engs)][0]
+	note := "each engine's default network (skiff: private netns, loopback only; podman: bridge via netavark"
+	if b.dk != nil {
+		note += "; docker: " + b.dockerd.bridgeShort()
+	}
+	b.rep.add(row{ID: "run_rm", Case: "`run --rm busybox true`", Unit: "ms", Results: r,
+		Note: note + "); reference: bare `runc run` of a prepared bundle"})
 	if errs[0] != nil {
 		return errs[0]
 	}
-	res, _ = interleave(b.cfg.runs, 1,
-		timed(func() (time.Duration, error) {
-			return b.sk.time("run", "--rm", "--network", "none", busyboxRef, "true")
-		}),
-		b.podmanTrial(perr, timed(func() (time.Duration, error) {
-			return b.pm.time("run", "--rm", "--network", "none", busyboxRef, "true")
-		})))
-	b.rep.add(row{ID: "run_rm_nonet", Case: "`run --rm --network none busybox true`", Unit: "ms",
-		Results: map[string]*stat{"skiff": res[0][0], "podman": res[1][0]}})
+	res, _ = interleave(b.cfg.runs, 1, b.trials(runRm("--network", "none"))...)
+	b.rep.add(row{ID: "run_rm_nonet", Case: "`run --rm --network none busybox true`", Unit: "ms", Results: b.results(res, 0)})
 	return nil
 }
 
@@ -184,8 +237,7 @@ func (b *bench) runcBundle() (string, error) {
 
 // 2. create + start -a of busybox echo hi.
 func (b *bench) caseCreate() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
@@ -204,18 +256,16 @@ func (b *bench) caseCreate() error {
 			return []float64{ms(d1), ms(d2), ms(d1 + d2)}, err
 		}
 	}
-	res, errs := interleave(b.cfg.runs, 3, pair(b.sk), b.podmanTrial(perr, pair(b.pm)))
+	res, errs := interleave(b.cfg.runs, 3, b.trials(pair)...)
 	for i, name := range []string{"`create busybox echo hi`", "`start -a` of it", "create + start -a"} {
-		b.rep.add(row{ID: []string{"create", "start_a", "create_start"}[i], Case: name, Unit: "ms",
-			Results: map[string]*stat{"skiff": res[0][i], "podman": res[1][i]}})
+		b.rep.add(row{ID: []string{"create", "start_a", "create_start"}[i], Case: name, Unit: "ms", Results: b.results(res, i)})
 	}
 	return errs[0]
 }
 
 // 3. ps -a over 0, 100 and 1000 containers, and the time to create them.
 func (b *bench) casePs() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
@@ -223,12 +273,15 @@ func (b *bench) casePs() error {
 	if b.cfg.quick {
 		counts = []int{0, 100, 200}
 	}
-	engines := []*engine{b.sk, b.pm}
-	createErr := []error{nil, perr}
-	createSum := make([]time.Duration, 2)
+	engines := b.engs
+	createErr := make([]error, len(engines))
+	for i, e := range engines {
+		createErr[i] = e.setupErr
+	}
+	createSum := make([]time.Duration, len(engines))
 	have := 0
 	for _, n := range counts {
-		// One create per engine in turn, so load changes hit both alike.
+		// One create per engine in turn, so load changes hit all alike.
 		for ; have < n; have++ {
 			for i, e := range engines {
 				if createErr[i] != nil {
@@ -242,15 +295,16 @@ func (b *bench) casePs() error {
 				logf("  %d containers created", have+1)
 			}
 		}
-		ps := func(i int) trial {
+		var ps []trial
+		for i, e := range engines {
 			if createErr[i] != nil {
-				return skip(createErr[i])
+				ps = append(ps, skip(createErr[i]))
+			} else {
+				ps = append(ps, timed(func() (time.Duration, error) { return e.time("ps", "-a") }))
 			}
-			return timed(func() (time.Duration, error) { return engines[i].time("ps", "-a") })
 		}
-		res, errs := interleave(b.cfg.runs, 1, ps(0), ps(1))
-		b.rep.add(row{ID: fmt.Sprintf("ps_%d", n), Case: fmt.Sprintf("`ps -a`, %d containers", n), Unit: "ms",
-			Results: map[string]*stat{"skiff": res[0][0], "podman": res[1][0]}})
+		res, errs := interleave(b.cfg.runs, 1, ps...)
+		b.rep.add(row{ID: fmt.Sprintf("ps_%d", n), Case: fmt.Sprintf("`ps -a`, %d containers", n), Unit: "ms", Results: b.results(res, 0)})
 		if errs[0] != nil {
 			return errs[0]
 		}
@@ -267,14 +321,16 @@ func (b *bench) casePs() error {
 			r.Results[e.name] = single(createSum[i].Seconds() * scale)
 		}
 	}
+	if b.cfg.withDocker && b.dk == nil && b.dockerErr != nil {
+		r.Results["docker"] = failed(b.dockerErr)
+	}
 	b.rep.add(r)
 	return createErr[0]
 }
 
 // 4. pull of the big image into an empty store; unpack rate next to tar.
 func (b *bench) casePull() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	b.dropStores()
@@ -301,11 +357,12 @@ func (b *bench) casePull() error {
 		}
 		return time.Since(t0), nil
 	})
-	res, errs := interleave(b.cfg.runs, 1, pull(b.sk), b.podmanTrial(perr, pull(b.pm)), tarTrial)
+	res, errs := interleave(b.cfg.runs, 1, append(b.trials(pull), tarTrial)...)
+	times := b.results(res, 0)
+	times["tar"] = res[len(b.engs)][0]
 	sec := map[string]*stat{}
 	rate := map[string]*stat{}
-	for i, name := range []string{"skiff", "podman", "tar"} {
-		s := res[i][0]
+	for name, s := range times {
 		sec[name] = scaleStat(s, 1.0/1000)
 		rate[name] = rateStat(s, b.fx.bigUnpMB)
 	}
@@ -341,8 +398,7 @@ func rateStat(s *stat, mb float64) *stat {
 
 // 5. 50 run -d busybox sleep 1000 back to back, then stop -t 1 of all.
 func (b *bench) caseRunDetached() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
@@ -368,93 +424,112 @@ func (b *bench) caseRunDetached() error {
 			return []float64{runs.Seconds(), stop.Seconds()}, err
 		}
 	}
-	res, errs := interleave(b.cfg.runs, 2, batch(b.sk), b.podmanTrial(perr, batch(b.pm)))
-	b.rep.add(row{ID: "run_d_50", Case: "50 × `run -d busybox sleep 1000`, back to back", Unit: "s",
-		Results: map[string]*stat{"skiff": res[0][0], "podman": res[1][0]}})
-	b.rep.add(row{ID: "stop_50", Case: "`stop -t 1` of those 50 (one command)", Unit: "s",
-		Results: map[string]*stat{"skiff": res[0][1], "podman": res[1][1]},
-		Note:    "busybox sleep as pid 1 ignores SIGTERM: both wait the 1 s, then SIGKILL"})
+	res, errs := interleave(b.cfg.runs, 2, b.trials(batch)...)
+	b.rep.add(row{ID: "run_d_50", Case: "50 × `run -d busybox sleep 1000`, back to back", Unit: "s", Results: b.results(res, 0)})
+	b.rep.add(row{ID: "stop_50", Case: "`stop -t 1` of those 50 (one command)", Unit: "s", Results: b.results(res, 1),
+		Note: "busybox sleep as pid 1 ignores SIGTERM: every engine waits the 1 s, then SIGKILL"})
 	return errs[0]
 }
 
-// 6. memory of the per-container process: skiff's supervisor, podman's conmon.
+// 6. memory of the per-container process: skiff's supervisor, podman's
+// conmon, docker's containerd-shim-runc-v2.
 func (b *bench) caseRSS() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
 	const n = 10
-	monitors := func(e *engine, format string, parent bool) ([]int, error) {
-		var pids []int
-		for range n {
-			out, err := e.out("run", "-d", busyboxRef, "sleep", "1000")
-			if err != nil {
-				return nil, err
-			}
-			id := strings.TrimSpace(out)
-			out, err = e.out("inspect", "--format", format, id)
-			if err != nil {
-				return nil, err
-			}
-			var pid int
-			if _, err := fmt.Sscan(out, &pid); err != nil || pid <= 0 {
-				return nil, fmt.Errorf("%s inspect %s: pid %q", e.name, format, strings.TrimSpace(out))
-			}
-			if parent {
-				if pid, err = ppid(pid); err != nil {
-					return nil, err
-				}
-			}
-			pids = append(pids, pid)
+	pids := make([][]int, len(b.engs))
+	errs := make([]error, len(b.engs))
+	for i, e := range b.engs {
+		if errs[i] = e.setupErr; errs[i] == nil {
+			pids[i], errs[i] = monitors(e, n)
 		}
-		return pids, nil
 	}
-	skPids, err := monitors(b.sk, "{{.State.Pid}}", true)
-	if err != nil {
-		return err
-	}
-	var pmPids []int
-	if perr == nil {
-		pmPids, perr = monitors(b.pm, "{{.State.ConmonPid}}", false)
+	if errs[0] != nil {
+		return errs[0]
 	}
 	// Let start-up garbage be collected and pages settle, as they would
 	// for a long-running container.
 	time.Sleep(3 * time.Second)
-	sample := func(pids []int, e error) (rss, pss *stat) {
-		if e != nil {
-			return failed(e), failed(e)
+	rss, pss := map[string]*stat{}, map[string]*stat{}
+	var comms []string
+	for i, e := range b.engs {
+		rss[e.name], pss[e.name] = sampleMem(pids[i], errs[i])
+		if len(pids[i]) > 0 {
+			comms = append(comms, e.name+": "+comm(pids[i][0]))
 		}
-		var rs, ps []float64
-		for i := range 3 {
-			if i > 0 {
-				time.Sleep(time.Second)
-			}
-			r, p, err := memSum(pids)
-			if err != nil {
-				return failed(err), failed(err)
-			}
-			rs, ps = append(rs, float64(r)), append(ps, float64(p))
-		}
-		return summarize(rs), summarize(ps)
 	}
-	skR, skP := sample(skPids, nil)
-	pmR, pmP := sample(pmPids, perr)
-	b.rep.add(row{ID: "rss_10", Case: "VmRSS summed over 10 running containers' monitors", Unit: "kB",
-		Results: map[string]*stat{"skiff": skR, "podman": pmR},
-		Note:    "skiff supervisor vs conmon; 3 samples 1 s apart, 3 s after start; per container: " + perContainer(skR, pmR, n)})
-	b.rep.add(row{ID: "pss_10", Case: "PSS (smaps_rollup) summed over the same 10", Unit: "kB",
-		Results: map[string]*stat{"skiff": skP, "podman": pmP}, Note: "per container: " + perContainer(skP, pmP, n)})
-	if skR.Error != "" {
-		return errors.New(skR.Error)
+	if b.cfg.withDocker && b.dk == nil && b.dockerErr != nil {
+		rss["docker"], pss["docker"] = failed(b.dockerErr), failed(b.dockerErr)
+	}
+	b.rep.add(row{ID: "rss_10", Case: "VmRSS summed over 10 running containers' monitors", Unit: "kB", Results: rss,
+		Note: "skiff supervisor vs conmon" + b.dockerMonitor() + " (processes measured: " + strings.Join(comms, ", ") +
+			"); 3 samples 1 s apart, 3 s after start; per container: " + perContainer(rss, n)})
+	b.rep.add(row{ID: "pss_10", Case: "PSS (smaps_rollup) summed over the same 10", Unit: "kB", Results: pss,
+		Note: "per container: " + perContainer(pss, n)})
+	if rss["skiff"].Error != "" {
+		return errors.New(rss["skiff"].Error)
 	}
 	return nil
 }
 
+func (b *bench) dockerMonitor() string {
+	if b.cfg.withDocker {
+		return " vs containerd-shim-runc-v2 (docker)"
+	}
+	return ""
+}
+
+// monitors starts n containers and returns their monitor processes.
+func monitors(e *engine, n int) ([]int, error) {
+	var pids []int
+	for range n {
+		out, err := e.out("run", "-d", busyboxRef, "sleep", "1000")
+		if err != nil {
+			return nil, err
+		}
+		id := strings.TrimSpace(out)
+		out, err = e.out("inspect", "--format", e.monitor, id)
+		if err != nil {
+			return nil, err
+		}
+		var pid int
+		if _, err := fmt.Sscan(out, &pid); err != nil || pid <= 0 {
+			return nil, fmt.Errorf("%s inspect %s: pid %q", e.name, e.monitor, strings.TrimSpace(out))
+		}
+		if e.monitorParent {
+			if pid, err = ppid(pid); err != nil {
+				return nil, err
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+// sampleMem sums RSS and PSS over pids three times, 1 s apart.
+func sampleMem(pids []int, e error) (rss, pss *stat) {
+	if e != nil {
+		return failed(e), failed(e)
+	}
+	var rs, ps []float64
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(time.Second)
+		}
+		r, p, err := memSum(pids)
+		if err != nil {
+			return failed(err), failed(err)
+		}
+		rs, ps = append(rs, float64(r)), append(ps, float64(p))
+	}
+	return summarize(rs), summarize(ps)
+}
+
 // 7. build of a 3-step Dockerfile: first build, then the fully cached rebuild.
 func (b *bench) caseBuild() error {
-	perr, err := b.engines()
-	if err != nil {
+	if err := b.engines(); err != nil {
 		return err
 	}
 	defer b.dropStores()
@@ -464,6 +539,9 @@ func (b *bench) caseBuild() error {
 	}
 	seq := 0
 	build := func(e *engine) trial {
+		if e == b.sk && skErr != nil {
+			return skip(skErr)
+		}
 		return func() ([]float64, error) {
 			seq++
 			ctx := filepath.Join(b.base, fmt.Sprintf("build-%s-%d", e.name, seq))
@@ -487,24 +565,28 @@ func (b *bench) caseBuild() error {
 			return []float64{ms(first), ms(cached)}, err
 		}
 	}
-	skTrial := build(b.sk)
-	if skErr != nil {
-		skTrial = skip(skErr)
+	res, errs := interleave(b.cfg.runs, 2, b.trials(build)...)
+	note := ""
+	if b.cfg.withDocker {
+		note = "docker: the classic builder (20.10's default; BuildKit off)"
 	}
-	res, errs := interleave(b.cfg.runs, 2, skTrial, b.podmanTrial(perr, build(b.pm)))
-	b.rep.add(row{ID: "build_first", Case: "`build` of a 3-step Dockerfile (RUN, COPY, CMD), first", Unit: "ms",
-		Results: map[string]*stat{"skiff": res[0][0], "podman": res[1][0]}})
-	b.rep.add(row{ID: "build_cached", Case: "the same build again, fully cached", Unit: "ms",
-		Results: map[string]*stat{"skiff": res[0][1], "podman": res[1][1]}})
+	b.rep.add(row{ID: "build_first", Case: "`build` of a 3-step Dockerfile (RUN, COPY, CMD), first", Unit: "ms", Results: b.results(res, 0), Note: note})
+	b.rep.add(row{ID: "build_cached", Case: "the same build again, fully cached", Unit: "ms", Results: b.results(res, 1)})
 	return errs[0]
 }
 
-func perContainer(sk, pm *stat, n int) string {
-	f := func(s *stat) string {
-		if s.Error != "" {
-			return "n/a"
+func perContainer(m map[string]*stat, n int) string {
+	var parts []string
+	for _, name := range engineNames {
+		s, ok := m[name]
+		if !ok {
+			continue
 		}
-		return num(s.Median/float64(n), "kB")
+		v := "n/a"
+		if s.Error == "" {
+			v = num(s.Median/float64(n), "kB")
+		}
+		parts = append(parts, name+" "+v)
 	}
-	return fmt.Sprintf("skiff %s, podman %s", f(sk), f(pm))
+	return strings.Join(parts, ", ")
 }

@@ -12,15 +12,24 @@ import (
 	"time"
 )
 
-// engine is one container engine with a private store: skiff or podman.
+// engine is one container engine with a private store: skiff, podman or
+// docker (whose store is its private daemon's, emptied between cases).
 type engine struct {
 	name    string
 	bin     string
 	base    string // where its stores live
 	regConf string
-	dir     string // the current store
+	dir     string // the current store (docker: the client's HOME only)
 	global  []string
 	env     []string
+	daemon  *dockerd // docker only
+	// setupErr is why the engine cannot take part in the current case
+	// (its busybox pull failed): its cells report it, the case goes on.
+	setupErr error
+	// monitor is the inspect template giving the per-container process
+	// whose memory is measured, or its child (monitorParent).
+	monitor       string
+	monitorParent bool
 }
 
 var storeSeq atomic.Int64
@@ -28,7 +37,18 @@ var storeSeq atomic.Int64
 const podmanConf = "[containers]\ndefault_ulimits = [\"nofile=10000:10000\", \"nproc=10000:10000\"]\n[engine]\nruntime = \"runc\"\n"
 
 func newEngine(name, bin, base, regConf string) (*engine, error) {
-	e := &engine{name: name, bin: bin, base: base, regConf: regConf}
+	e := &engine{name: name, bin: bin, base: base, regConf: regConf, monitor: "{{.State.Pid}}", monitorParent: true}
+	if name == "podman" {
+		e.monitor, e.monitorParent = "{{.State.ConmonPid}}", false
+	}
+	return e, e.freshStore()
+}
+
+// newDockerEngine is the docker client talking to the bench's dockerd;
+// the monitor measured is the container's containerd-shim-runc-v2, the
+// parent of its init.
+func newDockerEngine(d *dockerd, base string) (*engine, error) {
+	e := &engine{name: "docker", bin: dockerCLI, base: base, daemon: d, monitor: "{{.State.Pid}}", monitorParent: true}
 	return e, e.freshStore()
 }
 
@@ -50,6 +70,11 @@ func (e *engine) freshStore() error {
 		}
 		e.global = []string{"--root", root, "--runroot", run, "--tmpdir", tmp, "--storage-driver", "overlay"}
 		e.env = []string{path, "HOME=" + e.dir, "TMPDIR=" + tmp, "CONTAINERS_CONF=" + conf, "CONTAINERS_REGISTRIES_CONF=" + e.regConf}
+	case "docker":
+		e.global = nil
+		e.env = []string{path, "HOME=" + e.dir, "TMPDIR=" + tmp, "DOCKER_HOST=unix://" + e.daemon.sock,
+			"DOCKER_CONFIG=" + filepath.Join(e.dir, "docker-config")}
+		return e.emptyDaemon()
 	default:
 		e.global = []string{"--root", root, "--runroot", run}
 		e.env = []string{path, "HOME=" + e.dir, "TMPDIR=" + tmp, "CONTAINERS_REGISTRIES_CONF=" + e.regConf}
@@ -57,12 +82,38 @@ func (e *engine) freshStore() error {
 	return nil
 }
 
+// emptyDaemon removes every container, image and build cache entry from
+// the docker daemon, so each case (and each pull) starts from an empty
+// store as the other engines' fresh roots do.
+func (e *engine) emptyDaemon() error {
+	e.removeContainers()
+	if _, err := e.cleanOut("system", "prune", "-a", "-f"); err != nil {
+		return err
+	}
+	if ids, err := e.cleanOut("images", "-a", "-q"); err != nil {
+		return err
+	} else if ids = strings.TrimSpace(ids); ids != "" {
+		return fmt.Errorf("docker store not empty after prune: images %s", strings.Join(strings.Fields(ids), " "))
+	}
+	return nil
+}
+
+func (e *engine) removeContainers() {
+	if ids, err := e.cleanOut("ps", "-a", "-q"); err == nil && strings.TrimSpace(ids) != "" {
+		e.quiet(append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
+	}
+}
+
 // dropStore removes every container and the store itself.
 func (e *engine) dropStore() {
-	if e.name == "podman" {
+	if e.name == "docker" {
+		if err := e.emptyDaemon(); err != nil {
+			logf("docker: %v", err)
+		}
+	} else if e.name == "podman" {
 		e.quiet("rm", "-a", "-f", "-t", "0")
-	} else if ids, err := e.out("ps", "-a", "-q"); err == nil && strings.TrimSpace(ids) != "" {
-		e.quiet(append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
+	} else {
+		e.removeContainers()
 	}
 	removeTree(e.dir)
 }
@@ -80,7 +131,16 @@ func (e *engine) time(args ...string) (time.Duration, error) {
 }
 
 // timeOut runs the command, returning stdout and wall time.
+// After an interrupt it fails at once, so the case in progress ends quickly
+// and its deferred clean-up (which uses cleanOut) runs.
 func (e *engine) timeOut(args ...string) (string, time.Duration, error) {
+	if interrupted.Load() {
+		return "", 0, fmt.Errorf("%s %s: interrupted", e.name, strings.Join(args, " "))
+	}
+	return e.run(args...)
+}
+
+func (e *engine) run(args ...string) (string, time.Duration, error) {
 	c := e.cmd(args...)
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
@@ -95,6 +155,12 @@ func (e *engine) timeOut(args ...string) (string, time.Duration, error) {
 
 func (e *engine) out(args ...string) (string, error) {
 	s, _, err := e.timeOut(args...)
+	return s, err
+}
+
+// cleanOut runs a clean-up command, also after an interrupt.
+func (e *engine) cleanOut(args ...string) (string, error) {
+	s, _, err := e.run(args...)
 	return s, err
 }
 

@@ -11,14 +11,66 @@ import (
 	"time"
 )
 
+// engineNames are the engines' result keys in column order; refNames the
+// reference floors (bare runc, plain tar).
+var (
+	engineNames = []string{"skiff", "podman", "docker"}
+	refNames    = []string{"runc", "tar"}
+)
+
 // row is one figure measured for each engine (and a reference floor).
 type row struct {
 	ID           string           `json:"id"`
+	Group        string           `json:"group,omitempty"` // the case that measured it (caseRecord.ID)
 	Case         string           `json:"case"`
 	Unit         string           `json:"unit"`
 	HigherBetter bool             `json:"higher_better,omitempty"`
-	Results      map[string]*stat `json:"results"` // skiff, podman, runc, tar
+	Results      map[string]*stat `json:"results"` // skiff, podman, docker, runc, tar
 	Note         string           `json:"note,omitempty"`
+}
+
+// caseRecord says when and how one case was measured. `--only` merges the
+// re-run cases into the existing report, so its cases may come from
+// different runs (and skiff versions).
+type caseRecord struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Measured time.Time `json:"measured"`
+	Runs     int       `json:"runs"`
+	Quick    bool      `json:"quick,omitempty"`
+	Load     string    `json:"load"` // load average at the case's start
+	Skiff    string    `json:"skiff,omitempty"`
+	Docker   bool      `json:"docker,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// caseOrder is the report order of the cases (as bench runs them).
+var (
+	caseOrder  = []string{"run", "create", "ps", "pull", "rund", "rss", "build"}
+	caseTitles = map[string]string{"run": "run --rm", "create": "create + start -a", "ps": "ps -a", "pull": "pull",
+		"rund": "50 run -d + stop", "rss": "memory per container", "build": "build"}
+)
+
+// groupOf maps a row id to its case, for reports written before rows
+// named their case.
+func groupOf(rowID string) string {
+	switch {
+	case strings.HasPrefix(rowID, "run_rm"):
+		return "run"
+	case rowID == "create" || rowID == "start_a" || rowID == "create_start":
+		return "create"
+	case strings.HasPrefix(rowID, "ps_") || strings.HasPrefix(rowID, "create_"):
+		return "ps"
+	case rowID == "pull" || rowID == "unpack_rate":
+		return "pull"
+	case rowID == "run_d_50" || rowID == "stop_50":
+		return "rund"
+	case rowID == "rss_10" || rowID == "pss_10":
+		return "rss"
+	case strings.HasPrefix(rowID, "build_"):
+		return "build"
+	}
+	return rowID
 }
 
 type target struct {
@@ -32,22 +84,125 @@ type report struct {
 	date     time.Time
 	machine  map[string]string
 	versions map[string]string
+	cases    []caseRecord
 	rows     []row
-	notes    []string
+	notes    []string // this run's notes, given to its cases by finish
 	duration time.Duration
 }
 
-func newReport(cfg config) *report { return &report{cfg: cfg, date: time.Now().UTC()} }
+func newReport(cfg config) *report {
+	return &report{cfg: cfg, date: time.Now().UTC(), machine: map[string]string{}, versions: map[string]string{}}
+}
+
+// beginCase starts the record of a case; rows and case notes added until
+// the next beginCase belong to it.
+func (r *report) beginCase(id, title, load string, docker bool) {
+	r.noteLoad(load)
+	r.cases = append(r.cases, caseRecord{ID: id, Title: title, Measured: time.Now().UTC(), Runs: r.cfg.runs,
+		Quick: r.cfg.quick, Load: load, Skiff: r.versions["skiff"], Docker: docker})
+}
+
+func (r *report) current() *caseRecord {
+	if len(r.cases) == 0 {
+		return nil
+	}
+	return &r.cases[len(r.cases)-1]
+}
+
+func (r *report) caseNote(n string) {
+	if c := r.current(); c != nil {
+		c.Notes = append(c.Notes, n)
+	} else {
+		r.notes = append(r.notes, n)
+	}
+}
+
+// finish hands this run's notes (engine set-up, network modes) to every
+// case it measured, so they stay with those figures through later merges.
+func (r *report) finish() {
+	for i := range r.cases {
+		r.cases[i].Notes = append(r.cases[i].Notes, r.notes...)
+	}
+	r.notes = nil
+}
 
 func (r *report) add(x row) {
+	if c := r.current(); c != nil && x.Group == "" {
+		x.Group = c.ID
+	}
 	r.rows = append(r.rows, x)
 	var parts []string
-	for _, k := range []string{"skiff", "podman", "runc", "tar"} {
+	for _, k := range append(append([]string{}, engineNames...), refNames...) {
 		if s := x.Results[k]; s != nil {
 			parts = append(parts, k+" "+cell(s, x.Unit))
 		}
 	}
 	logf("  %s: %s", x.ID, strings.Join(parts, " | "))
+}
+
+// merged is prev with the cases measured in r replacing its own: partial
+// re-runs (--only) keep the figures of the cases they did not run.
+func (prev *report) merged(r *report) *report {
+	out := *r
+	out.versions = map[string]string{}
+	for k, v := range prev.versions {
+		out.versions[k] = v
+	}
+	for k, v := range r.versions {
+		out.versions[k] = v
+	}
+	fresh := map[string]bool{}
+	for _, c := range r.cases {
+		fresh[c.ID] = true
+	}
+	out.cases = append([]caseRecord{}, r.cases...)
+	out.rows = append([]row{}, r.rows...)
+	for _, c := range prev.cases {
+		if !fresh[c.ID] {
+			out.cases = append(out.cases, c)
+		}
+	}
+	for _, x := range prev.rows {
+		if !fresh[x.Group] {
+			out.rows = append(out.rows, x)
+		}
+	}
+	rank := func(id string) int {
+		for i, c := range caseOrder {
+			if c == id {
+				return i
+			}
+		}
+		return len(caseOrder)
+	}
+	sort.SliceStable(out.cases, func(i, j int) bool { return rank(out.cases[i].ID) < rank(out.cases[j].ID) })
+	sort.SliceStable(out.rows, func(i, j int) bool { return rank(out.rows[i].Group) < rank(out.rows[j].Group) })
+	return &out
+}
+
+// notesAll is every case's notes, each once, in case order.
+func (r *report) notesAll() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range r.cases {
+		for _, n := range c.Notes {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return append(out, r.notes...)
+}
+
+// has says whether any row has a figure (or an error) for engine.
+func (r *report) has(engine string) bool {
+	for _, x := range r.rows {
+		if x.Results[engine] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *report) find(id string) *row {
@@ -68,11 +223,22 @@ func (r *report) med(id, engine string) float64 {
 	return x.Results[engine].Median
 }
 
-func (r *report) targets() []target {
-	ps := "ps_1000"
-	if r.cfg.quick {
-		ps = "ps_200"
+// psTarget is the ps -a row over the most containers (1000, or 200 with
+// --quick).
+func (r *report) psTarget() string {
+	best, id := -1, "ps_1000"
+	for _, x := range r.rows {
+		var n int
+		if _, err := fmt.Sscanf(x.ID, "ps_%d", &n); err == nil && n > best {
+			best, id = n, x.ID
+		}
 	}
+	return id
+}
+
+// targets are issue 8's goals; they compare skiff with podman only.
+func (r *report) targets() []target {
+	ps := r.psTarget()
 	abs := func(goal, id string, limit float64, unit string) target {
 		v := r.med(id, "skiff")
 		return target{goal, fmt.Sprintf("%s (podman %s)", num(v, unit), num(r.med(id, "podman"), unit)), met(v, limit)}
@@ -146,27 +312,76 @@ func trimUnit(s string) string { return strings.Fields(s)[0] }
 func (r *report) markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("# Benchmarks: skiff side by side with podman\n\n")
-	w("Generated by `just bench` (`go run ./bench`) on %s in %s", r.date.Format("2006-01-02 15:04 UTC"), r.duration.Round(time.Second))
-	if r.cfg.quick {
-		w(", with `--quick`")
+	docker := r.has("docker")
+	engines := []string{"skiff", "podman"}
+	title := "skiff side by side with podman"
+	if docker {
+		engines = append(engines, "docker")
+		title += " and docker"
 	}
-	w(". Medians of %d interleaved runs (A B A B …) after a warm-up, with min–max; ratio is skiff/podman (below 1: skiff is faster or smaller). ", r.cfg.runs)
-	w("Each case starts from fresh stores; images come from an in-process registry on 127.0.0.1; podman uses runc, overlay storage and its own temporary root. ")
-	w("Figures are wall-clock times of the CLI as a user runs it.\n\n")
+	w("# Benchmarks: %s\n\n", title)
+	w("Generated by `just bench` (`go run ./bench`); last run on %s, %s", r.date.Format("2006-01-02 15:04 UTC"), r.duration.Round(time.Second))
+	if r.cfg.only != "" {
+		w(", re-running only `%s`", r.cfg.only)
+		if r.mixed() {
+			w(" (the other cases are kept from earlier runs: see [When measured](#when-measured))")
+		}
+	}
+	w(". Medians of %s interleaved runs (A B A B …, one run per engine in turn) after a warm-up, with min–max; ", r.runsText())
+	w("ratio is skiff/podman")
+	if docker {
+		w(" and skiff/docker")
+	}
+	w(" (below 1: skiff is faster or smaller). ")
+	w("Each case starts from fresh stores; images come from an in-process registry on 127.0.0.1; podman uses runc, overlay storage and its own temporary root")
+	if docker {
+		w("; docker is Debian's docker.io 20.10 with a private dockerd the bench starts and stops (own data-root, no iptables, the registry as its insecure mirror, runc; see DEVELOPERS.md), emptied between cases")
+	}
+	w(". Figures are wall-clock times of the CLI as a user runs it.\n\n")
 	if busy := r.busyNote(); busy != "" {
 		w("%s\n\n", busy)
 	}
 	w("## Targets\n\nFrom issue 8, where podman measured on this machine when idle: run --rm 0.26–0.36 s, create 57 ms, ps -a over 1000 containers 0.78 s, ")
-	w("pull 7 s, conmon 2049 kB RSS / 437 kB PSS, cached rebuild 89 ms, 50 run -d 12.8 s.\n\n")
+	w("pull 7 s, conmon 2049 kB RSS / 437 kB PSS, cached rebuild 89 ms, 50 run -d 12.8 s. The targets compare skiff with podman only.\n\n")
 	w("| target | now | met |\n| --- | --- | --- |\n")
 	for _, t := range r.targets() {
 		w("| %s | %s | %s |\n", t.Goal, t.Now, t.Met)
 	}
-	w("\n## Results\n\n| case | skiff | podman | skiff/podman | reference | notes |\n| --- | --- | --- | --- | --- | --- |\n")
+	w("\n## Results\n\n")
+	r.resultsTable(&b, engines)
+	w("\n## When measured\n\n")
+	r.casesTable(&b)
+	w("\n## Machine\n\n")
+	for _, k := range sortedKeys(r.machine) {
+		w("- %s: %s\n", k, r.machine[k])
+	}
+	w("\nThe load average is that of the whole machine (for the last run; each case's is under When measured): other work running at the same time slows every engine alike, since runs interleave.\n")
+	w("\n## Versions\n\n")
+	for _, k := range sortedKeys(r.versions) {
+		w("- %s: %s\n", k, r.versions[k])
+	}
+	if notes := r.notesAll(); len(notes) > 0 {
+		w("\n## Notes\n\n")
+		for _, n := range notes {
+			w("- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+func (r *report) resultsTable(b *strings.Builder, engines []string) {
+	head := "| case |"
+	for _, e := range engines {
+		head += " " + e + " |"
+	}
+	for _, e := range engines[1:] {
+		head += " skiff/" + e + " |"
+	}
+	head += " reference | notes |\n"
+	b.WriteString(head + strings.Repeat("| --- ", strings.Count(head, "|")-1) + "|\n")
 	for _, x := range r.rows {
 		ref := ""
-		for _, k := range []string{"runc", "tar"} {
+		for _, k := range refNames {
 			if s := x.Results[k]; s != nil {
 				ref = k + " " + cell(s, x.Unit)
 			}
@@ -175,25 +390,58 @@ func (r *report) markdown() string {
 		if x.HigherBetter {
 			note = strings.TrimSpace("higher is better. " + note)
 		}
-		w("| %s | %s | %s | %s | %s | %s |\n", x.Case, cell(x.Results["skiff"], x.Unit), cell(x.Results["podman"], x.Unit),
-			ratio(r.med(x.ID, "skiff"), r.med(x.ID, "podman")), ref, note)
+		line := "| " + x.Case + " |"
+		for _, e := range engines {
+			line += " " + cell(x.Results[e], x.Unit) + " |"
+		}
+		for _, e := range engines[1:] {
+			line += " " + ratio(r.med(x.ID, "skiff"), r.med(x.ID, e)) + " |"
+		}
+		fmt.Fprintf(b, "%s %s | %s |\n", line, ref, note)
 	}
-	w("\n## Machine\n\n")
-	for _, k := range sortedKeys(r.machine) {
-		w("- %s: %s\n", k, r.machine[k])
+}
+
+func (r *report) casesTable(b *strings.Builder) {
+	b.WriteString("| case | measured | runs | load at start | skiff | engines |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, c := range r.cases {
+		runs := fmt.Sprint(c.Runs)
+		if c.Quick {
+			runs += " (--quick)"
+		}
+		engines := "skiff, podman"
+		if c.Docker {
+			engines += ", docker"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Title, c.Measured.Format("2006-01-02 15:04 UTC"), runs, c.Load, c.Skiff, engines)
 	}
-	w("\nThe load average is that of the whole machine: other work running at the same time slows both engines alike, since runs interleave.\n")
-	w("\n## Versions\n\n")
-	for _, k := range sortedKeys(r.versions) {
-		w("- %s: %s\n", k, r.versions[k])
-	}
-	if len(r.notes) > 0 {
-		w("\n## Notes\n\n")
-		for _, n := range r.notes {
-			w("- %s\n", n)
+}
+
+// mixed says whether some cases come from an earlier run than the last.
+func (r *report) mixed() bool {
+	for _, c := range r.cases {
+		if c.Measured.Before(r.date) {
+			return true
 		}
 	}
-	return b.String()
+	return false
+}
+
+// runsText is the number of measured runs per case, or their range when
+// merged cases differ.
+func (r *report) runsText() string {
+	lo, hi := r.cfg.runs, r.cfg.runs
+	for i, c := range r.cases {
+		if i == 0 || c.Runs < lo {
+			lo = c.Runs
+		}
+		if i == 0 || c.Runs > hi {
+			hi = c.Runs
+		}
+	}
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d–%d (per case: When measured)", lo, hi)
 }
 
 // noteLoad keeps the highest 1-minute load average seen at a case start.
@@ -230,21 +478,25 @@ func sortedKeys(m map[string]string) []string {
 	return ks
 }
 
-// reportJSON is benchmarks.json.
+// reportJSON is benchmarks.json. Date, runs, quick, seconds and machine
+// describe the last run; cases say when each case's rows were measured.
 type reportJSON struct {
 	Date     time.Time         `json:"date"`
 	Runs     int               `json:"runs"`
 	Quick    bool              `json:"quick"`
+	Only     string            `json:"only,omitempty"`
 	Seconds  float64           `json:"seconds"`
 	Machine  map[string]string `json:"machine"`
 	Versions map[string]string `json:"versions"`
 	Targets  []target          `json:"targets"`
+	Cases    []caseRecord      `json:"cases"`
 	Rows     []row             `json:"rows"`
-	Notes    []string          `json:"notes,omitempty"`
+	Notes    []string          `json:"notes,omitempty"` // every case's notes, for reading only
 }
 
 // readReport loads a benchmarks.json, so --render can redo the markdown
-// without measuring again.
+// without measuring again and --only can merge into it. A report written
+// before cases were recorded gets one record per case, dated the report's.
 func readReport(path string) (*report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -254,15 +506,40 @@ func readReport(path string) (*report, error) {
 	if err := json.Unmarshal(data, &js); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &report{cfg: config{runs: js.Runs, quick: js.Quick}, date: js.Date, machine: js.Machine, versions: js.Versions,
-		rows: js.Rows, notes: js.Notes, duration: time.Duration(js.Seconds * float64(time.Second))}, nil
+	r := &report{cfg: config{runs: js.Runs, quick: js.Quick, only: js.Only}, date: js.Date, machine: js.Machine, versions: js.Versions,
+		cases: js.Cases, rows: js.Rows, duration: time.Duration(js.Seconds * float64(time.Second))}
+	if r.machine == nil {
+		r.machine = map[string]string{}
+	}
+	if r.versions == nil {
+		r.versions = map[string]string{}
+	}
+	if len(r.cases) == 0 {
+		r.legacyCases(js.Notes)
+	}
+	return r, nil
+}
+
+func (r *report) legacyCases(notes []string) {
+	seen := map[string]bool{}
+	for i := range r.rows {
+		x := &r.rows[i]
+		if x.Group == "" {
+			x.Group = groupOf(x.ID)
+		}
+		if !seen[x.Group] {
+			seen[x.Group] = true
+			r.cases = append(r.cases, caseRecord{ID: x.Group, Title: caseTitles[x.Group], Measured: r.date, Runs: r.cfg.runs, Quick: r.cfg.quick,
+				Load: "?", Skiff: r.versions["skiff"], Docker: x.Results["docker"] != nil, Notes: notes})
+		}
+	}
 }
 
 func (r *report) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	js := reportJSON{r.date, r.cfg.runs, r.cfg.quick, r.duration.Seconds(), r.machine, r.versions, r.targets(), r.rows, r.notes}
+	js := reportJSON{r.date, r.cfg.runs, r.cfg.quick, r.cfg.only, r.duration.Seconds(), r.machine, r.versions, r.targets(), r.cases, r.rows, r.notesAll()}
 	data, err := json.MarshalIndent(js, "", "  ")
 	if err != nil {
 		return err

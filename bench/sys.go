@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +37,15 @@ func removeTree(dir string) error {
 		}
 	}
 	return os.RemoveAll(dir)
+}
+
+// comm is a process's command name, to show which process was measured.
+func comm(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(data))
 }
 
 func ppid(pid int) (int, error) {
@@ -137,6 +151,75 @@ func versions(skiff string) map[string]string {
 	v["tar"] = first("tar", "--version")
 	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
 		v["skiff commit"] = strings.TrimSpace(string(out))
+	}
+	return v
+}
+
+// cleanups run once, last added first, at the end of the bench or when it
+// is interrupted: a private dockerd must not outlive it.
+var (
+	cleanupMu   sync.Mutex
+	cleanupFns  []func()
+	cleanupDone bool
+)
+
+func atCleanup(f func()) {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	cleanupFns = append(cleanupFns, f)
+}
+
+func runCleanups() {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	if cleanupDone {
+		return
+	}
+	cleanupDone = true
+	for i := len(cleanupFns) - 1; i >= 0; i-- {
+		cleanupFns[i]()
+	}
+}
+
+// interrupted is set by the first Ctrl-C (or SIGTERM/SIGHUP): engine
+// commands then fail at once, the case in progress removes its containers
+// and stores as it always does, and run stops the daemon and removes the
+// work dir without writing a report.
+var interrupted atomic.Bool
+
+// cleanUpOnSignal handles interrupts: the first one ends the bench through
+// its usual clean-up; a second one (or a minute without the bench
+// returning) cleans up at once and exits.
+func cleanUpOnSignal() {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-ch
+		logf("%v: stopping after the current command and cleaning up (again to force)", sig)
+		interrupted.Store(true)
+		select {
+		case <-ch:
+		case <-time.After(time.Minute):
+		}
+		logf("cleaning up now")
+		runCleanups()
+		os.Exit(130)
+	}()
+}
+
+// dockerVersions are the versions of what the docker column runs.
+func dockerVersions() map[string]string {
+	v := map[string]string{}
+	for k, args := range map[string][]string{
+		"docker":     {dockerDaemon, "--version"},
+		"containerd": {"containerd", "--version"},
+	} {
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			v[k] = "unavailable"
+			continue
+		}
+		v[k] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	}
 	return v
 }
