@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/store"
 )
@@ -74,6 +75,33 @@ func (s *Store) removeLayer(chainID string) {
 		return
 	}
 	os.RemoveAll(tmp)
+}
+
+// fsTopdirFl is FS_TOPDIR_FL from linux/fs.h (chattr +T), which x/sys/unix
+// does not define.
+const fsTopdirFl = 0x00020000
+
+// spreadLayers marks the layer directory as the top of independent trees
+// (chattr +T), which each layer is. ext4's Orlov allocator then puts each
+// new layer directory, and so the files unpacked into it, in a block group
+// of its own rather than in the store's. That matters on ext4 without a
+// journal: it will not reuse an inode freed in the last minute or so and
+// skips such inodes one at a time on every create (recently_deleted() in
+// find_inode_bit), so unpacking beside a just-removed store or container
+// cost 2-4 s of system time per 230 MB pull; spread out, 0.5 s. Best
+// effort: other filesystems refuse or ignore the flag, and nothing depends
+// on it.
+func spreadLayers(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil || flags&fsTopdirFl != 0 {
+		return
+	}
+	_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopdirFl)
 }
 
 // LayerPaths returns the unpacked layer directories of img, base first.

@@ -244,6 +244,7 @@ func (s *Store) discard(c *createdSet) {
 
 // fetchLayers makes every layer of p present, in parallel.
 func (s *Store) fetchLayers(ctx context.Context, p *plan, o writeOptions, created *createdSet) error {
+	spreadLayers(s.path("layers"))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for i, l := range p.layers {
