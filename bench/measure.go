@@ -35,6 +35,12 @@ func failed(err error) *stat { return &stat{Error: err.Error()} }
 // of the case (e.g. create, start -a).
 type trial func() ([]float64, error)
 
+// settle is the pause before each trial: engines tear down asynchronously
+// (podman's cleanup process, the kernel's namespace and cgroup teardown,
+// dockerd's shim exit), and without a pause that work lands on whichever
+// engine's trial runs next.
+var settle time.Duration
+
 // interleave runs each trial once as a warm-up, then n rounds of A B A B,
 // so a change of load on the machine hits every engine alike. A trial that
 // fails is not run again; its error is kept.
@@ -49,6 +55,7 @@ func interleave(n, metrics int, trials ...trial) ([][]*stat, []error) {
 			if errs[i] != nil {
 				continue
 			}
+			time.Sleep(settle)
 			v, err := t()
 			if err != nil {
 				errs[i] = err
