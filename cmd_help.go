@@ -2,7 +2,7 @@ package main
 
 import (
 	"slices"
-	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -23,16 +23,17 @@ var commonCommands = []string{"run", "exec", "ps", "build", "pull", "push", "ima
 // subcommands are "Management Commands") and orders them as Docker's help
 // does: common ones as listed above, the others by name.
 func categorize(app *cli.App) {
-	rank := func(c *cli.Command) int {
-		if i := slices.Index(commonCommands, c.Name); i >= 0 {
-			return i
-		}
-		return len(commonCommands)
-	}
+	// Ranks are computed once, not in every comparison of the sort: this
+	// runs in every skiff call.
+	ranks := make(map[*cli.Command]int, len(app.Commands))
 	for _, c := range app.Commands {
 		helpBeforeArgs(c)
+		ranks[c] = len(commonCommands)
+		if i := slices.Index(commonCommands, c.Name); i >= 0 {
+			ranks[c] = i
+		}
 		switch {
-		case rank(c) < len(commonCommands):
+		case ranks[c] < len(commonCommands):
 			c.Category = catCommon
 		case len(c.Subcommands) > 0:
 			c.Category = catManagement
@@ -40,12 +41,11 @@ func categorize(app *cli.App) {
 			c.Category = catOther
 		}
 	}
-	sort.SliceStable(app.Commands, func(i, j int) bool {
-		a, b := app.Commands[i], app.Commands[j]
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra < rb
+	slices.SortStableFunc(app.Commands, func(a, b *cli.Command) int {
+		if ra, rb := ranks[a], ranks[b]; ra != rb {
+			return ra - rb
 		}
-		return a.Name < b.Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	app.CustomAppHelpTemplate = appHelpTemplate
 }

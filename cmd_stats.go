@@ -201,7 +201,7 @@ func updateCommand() *cli.Command {
 	var flags []cli.Flag
 	for _, f := range runFlags() {
 		for _, n := range updateFlagNames {
-			if f.Names()[0] == n {
+			if flagName(f) == n {
 				flags = append(flags, f)
 			}
 		}

@@ -35,9 +35,14 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(interspersedArgs(app, args))
+	cliArgs := interspersedArgs(app, args)
+	fixedNames(app, cliArgs) // flag lookups without a regexp each (cmd_flagnames.go)
+	err := app.Run(cliArgs)
 	if err == nil {
 		return 0
+	}
+	if engine.NeedsUserNS(err) { // a rootless create that must pull or fill a volume: nothing done yet
+		return engine.RunInUserNS(args)
 	}
 	code, msg := exitCode(err)
 	if msg != "" {

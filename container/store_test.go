@@ -233,3 +233,45 @@ func TestReconcileKillsOrphan(t *testing.T) {
 		t.Error("the orphaned init was not killed")
 	}
 }
+
+// TestNameLinks: names are hard links to a record of their container, read
+// back as its id; a store's older symlink names (-> id) still resolve and
+// still block a second claim.
+func TestNameLinks(t *testing.T) {
+	cs := testStore(t)
+	c := mustCreate(t, cs, hexID("a1"), "web")
+	fi, err := os.Lstat(cs.namePath("web"))
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("names/web: %v, %v; want a hard link to the record", fi, err)
+	}
+	if _, err := cs.Update(c.ID, func(c *Container) error { c.State.ExitCode = 7; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cs.Lookup("web"); err != nil || got.ID != c.ID || got.State.ExitCode != 7 {
+		t.Fatalf("Lookup(web) after an update = %v, %v", got, err)
+	}
+	old := mustCreate(t, cs, hexID("b2"), "tmp")
+	os.Remove(cs.namePath("tmp"))
+	if err := os.Symlink(old.ID, cs.namePath("old")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cs.Lookup("old"); err != nil || got.ID != old.ID {
+		t.Fatalf("Lookup(old) through a symlink name = %v, %v", got, err)
+	}
+	err = cs.Create(&Container{ID: hexID("c3"), Name: "old", Created: time.Now()})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("claiming a symlinked name: %v, want a conflict", err)
+	}
+	if err := cs.Rename(c.ID, "api"); err != nil {
+		t.Fatal(err)
+	}
+	if cs.NameTaken("web") || !cs.NameTaken("api") {
+		t.Errorf("after rename: web taken %v, api taken %v", cs.NameTaken("web"), cs.NameTaken("api"))
+	}
+	if err := cs.Remove(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if cs.NameTaken("api") {
+		t.Error("api still taken after rm")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -90,8 +91,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 	if err != nil {
 		return nil, err
 	}
-	if _, err := container.Capabilities(o.HostConfig); err != nil {
-		return nil, err
+	if h := o.HostConfig; len(h.CapAdd)+len(h.CapDrop) > 0 { // only names can be wrong
+		if _, err := container.Capabilities(h); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := container.ParseSecurityOpts(o.HostConfig.SecurityOpt); err != nil {
 		return nil, err
@@ -153,20 +156,22 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 	if c.Name == "" {
 		c.Name = container.GenerateName(cs.NameTaken)
 	}
+	if outsideUserNS() && (len(c.Config.Volumes) > 0 || slices.ContainsFunc(mounts, isVolume)) {
+		return nil, errUserNS // an empty volume gets the image's files (copy-up)
+	}
 	if c.Mounts, err = e.prepareMounts(cs, mounts, c.Config.Volumes, layers); err != nil {
 		return nil, err
 	}
+	// The record is all create writes: the rootfs dirs are made at first
+	// use (container.PrepareRootfs) and hosts, hostname and resolv.conf at
+	// every start (container.Spec), as Docker does. Each new inode cost
+	// create 0.1-1 ms on an ext4 store with recent deletions nearby.
 	container.PlanRootfs(c, layers, cs.Dir(c.ID), cs.RunDir(c.ID))
 	c.Rootfs.Driver = e.opts.StorageDriver
 	container.SetUserdataPaths(c, cs.Dir(c.ID))
 	c.LogPath = filepath.Join(cs.Dir(c.ID), container.LogFile)
 	if err := createNamed(cs, c, o.Name == ""); err != nil {
 		removeAnonVolumes(cs, c) // made for this container only
-		return nil, err
-	}
-	if err := finishCreate(c); err != nil {
-		cs.Remove(c.ID)
-		removeAnonVolumes(cs, c)
 		return nil, err
 	}
 	if cid != nil {
@@ -180,6 +185,36 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 	return c, nil
 }
 
+// A rootless create starts in the host's user namespace (engine/rootless.go
+// re-executes the other storage commands in a namespace of the user's own
+// before they start): when it only writes the record, as it does for an
+// image that is here, it needs none, and the extra process (a second
+// start-up of skiff, newuidmap and newgidmap) was most of its time. The
+// files it writes are the user's in either namespace. A pull, whose layers
+// hold the image's owners, or a volume to fill from the image, needs the
+// namespace: Create then stops with errUserNS before it has changed
+// anything, and main runs the whole call again there (RunInUserNS).
+var errUserNS = errors.New("create needs the user namespace")
+
+// NeedsUserNS reports whether err asks for the call to run again in a
+// user namespace.
+func NeedsUserNS(err error) bool { return errors.Is(err, errUserNS) }
+
+// RunInUserNS runs args (os.Args) again in a new user namespace, as the
+// storage commands are from the start, and returns its exit status.
+func RunInUserNS(args []string) int {
+	verb, flags := parseInvocation(args)
+	return runInUserNS(args, verb, flags)
+}
+
+// outsideUserNS: a rootless process in the host's namespace, which may
+// enter one (not turned off with SKIFF_NO_USERNS).
+func outsideUserNS() bool {
+	return os.Geteuid() != 0 && os.Getenv(noUserNSEnv) == ""
+}
+
+func isVolume(m container.Mount) bool { return m.Type == container.MountVolume }
+
 // createNamed stores c; a generated name that a concurrent create took
 // between the check and the claim is simply generated again.
 func createNamed(cs *container.Store, c *container.Container, generated bool) error {
@@ -190,22 +225,6 @@ func createNamed(cs *container.Store, c *container.Container, generated bool) er
 		}
 		c.Name = container.GenerateName(cs.NameTaken)
 	}
-}
-
-// finishCreate makes the directories and files the record points at.
-func finishCreate(c *container.Container) error {
-	dirs := []string{c.Rootfs.UpperDir, c.Rootfs.WorkDir}
-	dirs = append(dirs, c.Rootfs.LowerDirs...) // only the empty placeholder can be missing
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("create container: %w", err)
-		}
-	}
-	// Non-root users in the container must traverse the upper dir.
-	os.Chmod(c.Rootfs.UpperDir, 0o755)
-	// hosts, hostname and resolv.conf are written at start (container.Spec),
-	// as Docker does: writing them here too cost create four new inodes.
-	return nil
 }
 
 func firstOr(list []string, def string) string {
@@ -259,7 +278,12 @@ func (e *Engine) resolveImage(ctx context.Context, is *image.Store, ref, policy,
 		if _, err := image.Normalize(ref); err != nil {
 			return nil, err
 		}
+		if outsideUserNS() {
+			return nil, errUserNS // layers are unpacked with the container's ids
+		}
 		fmt.Fprintf(e.Stderr, "Unable to find image '%s' locally\n", familiarName(ref))
+	} else if outsideUserNS() {
+		return nil, errUserNS
 	}
 	opts := image.PullOptions{Platform: platform}
 	if !quiet {

@@ -31,7 +31,15 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, list, err := e.listContainers()
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	// Sizes need the rootfs plan, which summaries leave out.
+	list, err := cs.ListSummaries()
+	if o.Size {
+		list, err = cs.List()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +63,7 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 		}
 		p := PsEntry{Container: c}
 		if o.Size {
-			p.SizeRw = container.DirSize(c.Rootfs.UpperDir)
-			for _, l := range c.Rootfs.LowerDirs {
-				p.SizeRootFs += container.DirSize(l)
-			}
-			p.SizeRootFs += p.SizeRw
+			p.SizeRw, p.SizeRootFs = containerSizes(c)
 		}
 		out = append(out, p)
 	}

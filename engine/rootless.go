@@ -55,7 +55,8 @@ func init() {
 // unpacks layers, and so runs inside the user namespace.
 var usernsCommands = map[string]bool{
 	"pull": true, "load": true, "import": true, "build": true, "commit": true,
-	"rm": true, "rmi": true, "prune": true, "create": true, "run": true,
+	"rm": true, "rmi": true, "prune": true, "run": true,
+	// create enters one only when it must (a pull, a volume): errUserNS.
 	"cp": true, "export": true, "diff": true, "unshare": true,
 }
 

@@ -3,11 +3,9 @@ package image
 import (
 	"errors"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -62,12 +60,20 @@ func (s *Store) List() ([]*Image, error) {
 	return ix.Images, nil
 }
 
-// Compiled on first use: package init runs in every skiff process,
-// supervisors and container init stages included.
-var (
-	fullID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`) })
-	shortID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`) })
-)
+// isID reports whether ref is an image id, [sha256:]<hex>, with between
+// min and 64 hex digits. (A regexp was compiled for it in every create.)
+func isID(ref string, min int) bool {
+	hex := strings.TrimPrefix(ref, "sha256:")
+	if len(hex) < min || len(hex) > 64 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Lookup finds an image by name[:tag], name@digest, full or short id.
 func (s *Store) Lookup(ref string) (*Image, error) {
@@ -82,7 +88,7 @@ func (s *Store) Lookup(ref string) (*Image, error) {
 }
 
 func (ix *index) find(ref string) *Image {
-	if fullID().MatchString(ref) {
+	if isID(ref, 64) {
 		id := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		for _, img := range ix.Images {
 			if img.ID == id {
@@ -103,7 +109,7 @@ func (ix *index) find(ref string) *Image {
 			return img
 		}
 	}
-	if shortID().MatchString(ref) {
+	if isID(ref, 1) {
 		var found *Image
 		prefix := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		for _, img := range ix.Images {

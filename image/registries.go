@@ -8,17 +8,24 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/go-containerregistry/pkg/name"
+	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/skiff-dev/skiff/store"
 )
 
 // Registries is a containers-registries.conf(5) file (version 2 format).
 type Registries struct {
-	UnqualifiedSearch []string   `toml:"unqualified-search-registries"`
+	UnqualifiedSearch []string
+	Registry          []Registry
+	searchSet         bool // the file sets unqualified-search-registries (a drop-in may set it empty)
+}
+
+// registriesFile is the file's TOML: a nil UnqualifiedSearch is a file
+// that does not set it.
+type registriesFile struct {
+	UnqualifiedSearch *[]string  `toml:"unqualified-search-registries"`
 	Registry          []Registry `toml:"registry"`
-	searchSet         bool       // the file sets unqualified-search-registries (a drop-in may set it empty)
 }
 
 // Registry is one [[registry]] table.
@@ -153,13 +160,18 @@ func ParseRegistriesFile(path string) (*Registries, error) {
 }
 
 // ParseRegistries parses registries.conf text; path only names it in errors.
+// It uses go-toml rather than BurntSushi/toml, whose package init loads the
+// local time zone (reads and parses /etc/localtime) for TOML's local-time
+// types: ~0.1 ms of every skiff process's start-up, supervisors included.
 func ParseRegistries(text, path string) (*Registries, error) {
-	var r Registries
-	md, err := toml.Decode(text, &r)
-	if err != nil {
+	var f registriesFile
+	if err := toml.Unmarshal([]byte(text), &f); err != nil {
 		return nil, store.Invalid("%s: %s", path, oneLine(err.Error()))
 	}
-	r.searchSet = md.IsDefined("unqualified-search-registries")
+	r := Registries{Registry: f.Registry}
+	if f.UnqualifiedSearch != nil {
+		r.UnqualifiedSearch, r.searchSet = *f.UnqualifiedSearch, true
+	}
 	for i := range r.Registry {
 		reg := &r.Registry[i]
 		if reg.Prefix == "" {
