@@ -502,31 +502,6 @@ func ctrStatus(c *container.Container, now time.Time) string {
 	return "Created"
 }
 
-// ctrPortsString is ps's PORTS: "0.0.0.0:8080->80/tcp, 443/tcp". Like Docker, a stopped container shows none.
-func ctrPortsString(c *container.Container) string {
-	if !c.IsRunning() {
-		return ""
-	}
-	var out []string
-	published := c.PublishedPorts()
-	for p, bs := range published {
-		for _, b := range bs {
-			ip := b.HostIP
-			if ip == "" {
-				ip = "0.0.0.0"
-			}
-			out = append(out, fmt.Sprintf("%s:%s->%s", ip, b.HostPort, p))
-		}
-	}
-	for p := range c.Config.ExposedPorts {
-		if _, ok := published[p]; !ok {
-			out = append(out, p)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
-}
-
 func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
@@ -600,52 +575,6 @@ func ctrInspectOne(e *engine.Engine, ref, typ string, size bool) (any, error) {
 		return nil, store.NotFound("No such object: %s", ref)
 	}
 	return obj, err
-}
-
-func portCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "port",
-		Usage:     "List port mappings or a specific mapping for the container",
-		ArgsUsage: "CONTAINER [PRIVATE_PORT[/PROTO]]",
-		Action: engineAction(1, false, func(c *cli.Context, e *engine.Engine) error {
-			ctr, err := e.LookupContainer(c.Args().First())
-			if err != nil {
-				return daemonErr(err)
-			}
-			want := c.Args().Get(1)
-			if want != "" && !strings.Contains(want, "/") {
-				want += "/tcp"
-			}
-			var keys []string
-			published := ctr.PublishedPorts()
-			for p := range published {
-				keys = append(keys, p)
-			}
-			sort.Strings(keys)
-			found := false
-			for _, p := range keys {
-				if want != "" && p != want {
-					continue
-				}
-				for _, b := range published[p] {
-					ip := b.HostIP
-					if ip == "" {
-						ip = "0.0.0.0"
-					}
-					found = true
-					if want != "" {
-						fmt.Fprintf(c.App.Writer, "%s:%s\n", ip, b.HostPort)
-					} else {
-						fmt.Fprintf(c.App.Writer, "%s -> %s:%s\n", p, ip, b.HostPort)
-					}
-				}
-			}
-			if want != "" && !found {
-				return daemonErr(store.NotFound("No public port '%s' published for %s", want, c.Args().First()))
-			}
-			return nil
-		}),
-	}
 }
 
 func topCommand() *cli.Command {

@@ -108,8 +108,8 @@ func runFlags() []cli.Flag {
 		ctrListFlag("cap-add", nil, "add Linux `CAPABILITIES`"),
 		ctrListFlag("cap-drop", nil, "drop Linux `CAPABILITIES`"),
 		ctrListFlag("security-opt", nil, "security `OPTIONS`"),
-		ctrListFlag("publish", []string{"p"}, "publish a container's `PORT`(s) to the host (recorded only)"),
-		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports (recorded only)"},
+		ctrListFlag("publish", []string{"p"}, "publish a container's `PORT`(s) to the host"),
+		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports to random ports"},
 		ctrListFlag("expose", nil, "expose a `PORT` or a range of ports"),
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the pull output"},
 		// Resources (applied by isolate's cgroup setup).
@@ -202,6 +202,7 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 	if err := ctrPorts(&o, ctrValues(c, "publish"), ctrValues(c, "expose")); err != nil {
 		return o, err
 	}
+	ctrPortsWarning(c, h)
 	if h.Resources, err = ctrResources(c); err != nil {
 		return o, err
 	}
@@ -283,59 +284,6 @@ func ctrReadLines(path string) ([]string, error) {
 		out = append(out, line)
 	}
 	return out, sc.Err()
-}
-
-// ctrPorts records -p and --expose: [ip:][hostPort:]containerPort[/proto].
-func ctrPorts(o *engine.CreateOptions, publish, expose []string) error {
-	addExposed := func(p string) {
-		if o.Config.ExposedPorts == nil {
-			o.Config.ExposedPorts = map[string]struct{}{}
-		}
-		o.Config.ExposedPorts[p] = struct{}{}
-	}
-	for _, e := range expose {
-		port, proto, _ := strings.Cut(e, "/")
-		if proto == "" {
-			proto = "tcp"
-		}
-		if _, err := strconv.ParseUint(strings.Split(port, "-")[0], 10, 16); err != nil {
-			return store.Invalid("invalid range format for --expose: %s", e)
-		}
-		addExposed(port + "/" + proto)
-	}
-	for _, p := range publish {
-		spec, proto, _ := strings.Cut(p, "/")
-		if proto == "" {
-			proto = "tcp"
-		}
-		parts := strings.Split(spec, ":")
-		var ip, hostPort, ctrPort string
-		switch len(parts) {
-		case 1:
-			ctrPort = parts[0]
-		case 2:
-			hostPort, ctrPort = parts[0], parts[1]
-		case 3:
-			ip, hostPort, ctrPort = parts[0], parts[1], parts[2]
-		default:
-			return store.Invalid("invalid publish opts format (should be name=value but got '%s')", p)
-		}
-		if _, err := strconv.ParseUint(ctrPort, 10, 16); err != nil {
-			return store.Invalid("invalid containerPort: %s", ctrPort)
-		}
-		if hostPort != "" {
-			if _, err := strconv.ParseUint(hostPort, 10, 16); err != nil {
-				return store.Invalid("invalid hostPort: %s", hostPort)
-			}
-		}
-		key := ctrPort + "/" + proto
-		addExposed(key)
-		if o.HostConfig.PortBindings == nil {
-			o.HostConfig.PortBindings = map[string][]container.PortBinding{}
-		}
-		o.HostConfig.PortBindings[key] = append(o.HostConfig.PortBindings[key], container.PortBinding{HostIP: ip, HostPort: hostPort})
-	}
-	return nil
 }
 
 // ctrResources records the resource flags in OCI form (nil when none).

@@ -87,14 +87,11 @@ func pullCommand(name string) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress verbose output"},
 			&cli.StringFlag{Name: "platform", Usage: "pull for `os/arch[/variant]` instead of the host's"},
-			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "download all tagged images (not supported)", Hidden: true},
+			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "download all tagged images in the repository"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return imgArgsError(c, "exactly 1 argument")
-			}
-			if c.Bool("all-tags") {
-				return fmt.Errorf("pull --all-tags is not supported")
 			}
 			e, err := openEngine(c)
 			if err != nil {
@@ -103,7 +100,7 @@ func pullCommand(name string) *cli.Command {
 			ctx, cancel := imgInterruptible()
 			defer cancel()
 			_, err = e.Pull(ctx, c.Args().First(), engine.PullOptions{
-				Platform: c.String("platform"), Quiet: c.Bool("quiet"), Terminal: imgIsTerminal(c.App.Writer)})
+				Platform: c.String("platform"), Quiet: c.Bool("quiet"), AllTags: c.Bool("all-tags"), Terminal: imgIsTerminal(c.App.Writer)})
 			return err
 		},
 	}

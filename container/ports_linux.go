@@ -11,10 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// netnsDialer dials TCP from inside a container's network namespace. A
-// network namespace is per thread: one goroutine, locked to its thread
-// for good, enters the namespace and makes every socket there; a socket
-// keeps its namespace, so the connection is then used from any thread.
+// netnsDialer dials TCP and UDP from inside a container's network
+// namespace. A network namespace is per thread: one goroutine, locked to
+// its thread for good, enters the namespace and makes every socket there;
+// a socket keeps its namespace, so it is then used from any thread.
 // The thread never leaves (a rootless process could not re-enter the
 // host's namespace): when the dialer closes, its goroutine returns still
 // locked and the runtime ends the thread.
@@ -24,8 +24,8 @@ type netnsDialer struct {
 }
 
 type dialReq struct {
-	addr string
-	res  chan dialRes
+	network, addr string
+	res           chan dialRes
 }
 
 type dialRes struct {
@@ -55,7 +55,7 @@ func newNetnsDialer(pid int) (*netnsDialer, error) {
 		for {
 			select {
 			case r := <-d.reqs:
-				c, err := net.DialTimeout("tcp", r.addr, dialTimeout)
+				c, err := net.DialTimeout(r.network, r.addr, dialTimeout)
 				r.res <- dialRes{c, err}
 			case <-d.done:
 				return
@@ -70,9 +70,9 @@ func newNetnsDialer(pid int) (*netnsDialer, error) {
 
 var errDialerClosed = errors.New("port proxy closed")
 
-// dial connects to addr inside the namespace.
-func (d *netnsDialer) dial(addr string) (net.Conn, error) {
-	r := dialReq{addr: addr, res: make(chan dialRes, 1)}
+// dial connects to addr ("tcp" or "udp") inside the namespace.
+func (d *netnsDialer) dial(network, addr string) (net.Conn, error) {
+	r := dialReq{network: network, addr: addr, res: make(chan dialRes, 1)}
 	select {
 	case d.reqs <- r:
 	case <-d.done:

@@ -161,3 +161,69 @@ func TestRunExecFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestRunPausedContainer: Docker's answers for a paused container. exec
+// and attach refuse at once (exit 1) instead of joining a frozen process,
+// rm without -f refuses, and stop, kill and rm -f thaw it as they must.
+func TestRunPausedContainer(t *testing.T) {
+	forEachMode(t, func(t *testing.T, env *Env) {
+		id := strings.TrimSpace(env.mustRun("run", "-d", "--name", "frozen", "busybox", "sleep", "1000"))
+		if res := env.run("pause", "frozen"); res.Code != 0 {
+			if env.Mode != "root" && strings.Contains(res.Stderr, "cgroup") {
+				t.Skip("no cgroup to freeze rootless on this host:", strings.TrimSpace(res.Stderr))
+			}
+			t.Fatalf("pause: %s", res)
+		}
+		env.Timeout = 20 * time.Second // a hang is the bug
+		res := env.mustFail(1, "exec", "frozen", "true")
+		if want := "Container frozen is paused, unpause the container before exec"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("exec by name: %q, want %q", res.Stderr, want)
+		}
+		res = env.mustFail(1, "exec", "-d", id[:12], "true")
+		if want := "Container " + id[:12] + " is paused, unpause the container before exec"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("exec -d by short id: %q, want %q", res.Stderr, want)
+		}
+		s := env.startTTY(t, "exec", "-it", "frozen", "sh")
+		s.expect("is paused, unpause the container before exec")
+		if code := s.wait(); code != 1 {
+			t.Errorf("exec -it into a paused container: exit %d, want 1", code)
+		}
+		res = env.mustFail(1, "attach", "frozen")
+		if want := "cannot attach to a paused container, unpause it first"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("attach: %q, want %q", res.Stderr, want)
+		}
+		res = env.mustFail(1, "rm", "frozen")
+		if want := `cannot remove container "/frozen": container is paused and must be unpaused first`; !strings.Contains(res.Stderr, want) {
+			t.Errorf("rm: %q, want %q", res.Stderr, want)
+		}
+		if st := strings.TrimSpace(env.mustRun("inspect", "-f", "{{.State.Status}}", "frozen")); st != "paused" {
+			t.Errorf("after the refusals the container is %q, want paused", st)
+		}
+		env.mustRun("unpause", "frozen")
+		if out := env.mustRun("exec", "frozen", "echo", "thawed"); out != "thawed\n" {
+			t.Errorf("exec after unpause: %q", out)
+		}
+
+		// kill and rm -f of a paused container work (Docker thaws it for
+		// SIGKILL); stop is covered by TestRunPause.
+		env.mustRun("pause", "frozen")
+		env.mustRun("kill", "frozen")
+		if st := strings.TrimSpace(env.mustRun("inspect", "-f", "{{.State.Status}}", "frozen")); st != "exited" {
+			t.Errorf("kill of a paused container left it %q", st)
+		}
+		res = env.mustFail(1, "attach", "frozen")
+		if want := "cannot attach to a stopped container, start it first"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("attach to a stopped container: %q, want %q", res.Stderr, want)
+		}
+		if res = env.mustFail(1, "attach", "nosuch"); !strings.Contains(res.Stderr, "No such container: nosuch") {
+			t.Errorf("attach nosuch: %q", res.Stderr)
+		}
+		env.mustRun("rm", "frozen")
+		env.mustRun("run", "-d", "--name", "frozen2", "busybox", "sleep", "1000")
+		env.mustRun("pause", "frozen2")
+		env.mustRun("rm", "-f", "frozen2")
+		if out := strings.TrimSpace(env.mustRun("ps", "-aq", "-f", "name=frozen")); out != "" {
+			t.Errorf("rm -f of a paused container left %q", out)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,18 +113,22 @@ func TestRunPublish(t *testing.T) {
 func TestRunPublishRandom(t *testing.T) {
 	forEachMode(t, func(t *testing.T, env *Env) {
 		env.mustRun(append([]string{"run", "-d", "--name", "rnd", "-p", "80"}, echoServer...)...)
-		hostAddr := strings.TrimSpace(env.mustRun("port", "rnd", "80"))
-		host, port, err := net.SplitHostPort(hostAddr)
+		// A random port is the same on 0.0.0.0 and [::], as Docker's.
+		hostAddrs := strings.Split(strings.TrimSpace(env.mustRun("port", "rnd", "80")), "\n")
+		host, port, err := net.SplitHostPort(hostAddrs[0])
 		if err != nil || host != "0.0.0.0" || port == "0" {
-			t.Fatalf("port rnd 80 = %q, want 0.0.0.0:<port>", hostAddr)
+			t.Fatalf("port rnd 80 = %q, want 0.0.0.0:<port> first", hostAddrs)
+		}
+		if want := dualStack("[::]:" + port); len(hostAddrs) != 1+len(want) || (len(want) > 0 && hostAddrs[1] != want[0]) {
+			t.Errorf("port rnd 80 = %q, want 0.0.0.0:%s then %q", hostAddrs, port, want)
 		}
 		expectAnswer(t, "127.0.0.1:"+port, "hello\n")
 
 		// -P publishes the exposed ports, each on a random host port.
 		env.mustRun(append([]string{"run", "-d", "--name", "all", "--expose", "80", "-P"}, echoServer...)...)
 		lines := strings.Split(strings.TrimSpace(env.mustRun("port", "all")), "\n")
-		if len(lines) != 1 || !strings.HasPrefix(lines[0], "80/tcp -> 0.0.0.0:") {
-			t.Fatalf("port all = %q, want one 80/tcp -> 0.0.0.0:<port>", lines)
+		if len(lines) != 1+len(dualStack("[::]")) || !strings.HasPrefix(lines[0], "80/tcp -> 0.0.0.0:") {
+			t.Fatalf("port all = %q, want 80/tcp -> 0.0.0.0:<port> (and [::])", lines)
 		}
 		expectAnswer(t, "127.0.0.1:"+strings.TrimPrefix(lines[0], "80/tcp -> 0.0.0.0:"), "hello\n")
 		env.mustRun("rm", "-f", "rnd", "all")
@@ -137,5 +142,138 @@ func TestRunPublishRandom(t *testing.T) {
 			expectAnswer(t, hostAddr, "hello\n")
 			env.mustRun("rm", "-f", tool)
 		}
+	})
+}
+
+// dualStack is lines, or nothing on a host without IPv6 (where [::] is
+// not bound).
+func dualStack(lines ...string) []string {
+	if !hostIPv6() {
+		return nil
+	}
+	return lines
+}
+
+// freePortPair is a port p such that p and p+1 are free on 0.0.0.0 and [::].
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	free := func(port int) bool {
+		for _, nw := range []string{"tcp4", "tcp6"} {
+			host := "0.0.0.0"
+			if nw == "tcp6" {
+				if !hostIPv6() {
+					continue
+				}
+				host = "::"
+			}
+			ln, err := net.Listen(nw, net.JoinHostPort(host, strconv.Itoa(port)))
+			if err != nil {
+				return false
+			}
+			ln.Close()
+		}
+		return true
+	}
+	for range 50 {
+		if p := freePort(t); p < 65535 && free(p) && free(p+1) {
+			return p
+		}
+	}
+	t.Fatal("no two adjacent free ports")
+	return 0
+}
+
+// TestRunPublishRanges: -p with port ranges, as Docker: a range to a range
+// maps port to port; a host range to one container port takes its first
+// free port; ranges of different lengths are refused.
+func TestRunPublishRanges(t *testing.T) {
+	forEachMode(t, func(t *testing.T, env *Env) {
+		lo := freePortPair(t)
+		a, b := strconv.Itoa(lo), strconv.Itoa(lo+1)
+		env.mustRun("run", "-d", "--name", "two", "-p", a+"-"+b+":80-81", "busybox", "sh", "-c",
+			"nc -ll -p 80 -e echo eighty & nc -ll -p 81 -e echo eighty-one & wait")
+		expectAnswer(t, "127.0.0.1:"+a, "eighty\n")
+		expectAnswer(t, "127.0.0.1:"+b, "eighty-one\n")
+		want := append(append([]string{"80/tcp -> 0.0.0.0:" + a}, dualStack("80/tcp -> [::]:"+a)...),
+			append([]string{"81/tcp -> 0.0.0.0:" + b}, dualStack("81/tcp -> [::]:"+b)...)...)
+		if got := strings.TrimSpace(env.mustRun("port", "two")); got != strings.Join(want, "\n") {
+			t.Errorf("port two = %q, want %q", got, want)
+		}
+		want = append(append([]string{"0.0.0.0:" + a + "->80/tcp"}, dualStack("[::]:"+a+"->80/tcp")...),
+			append([]string{"0.0.0.0:" + b + "->81/tcp"}, dualStack("[::]:"+b+"->81/tcp")...)...)
+		if got := strings.TrimSpace(env.mustRun("ps", "--format", "{{.Ports}}", "-f", "name=two")); got != strings.Join(want, ", ") {
+			t.Errorf("ps PORTS = %q, want %q", got, strings.Join(want, ", "))
+		}
+		env.mustRun("rm", "-f", "two")
+
+		// The range's first port is taken (on 0.0.0.0): the next one serves.
+		hold, err := net.Listen("tcp4", "0.0.0.0:"+a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hold.Close()
+		env.mustRun(append([]string{"run", "-d", "--name", "pick", "-p", a + "-" + b + ":80"}, echoServer...)...)
+		want = append([]string{"0.0.0.0:" + b}, dualStack("[::]:"+b)...)
+		if got := strings.TrimSpace(env.mustRun("port", "pick", "80")); got != strings.Join(want, "\n") {
+			t.Errorf("port pick 80 = %q, want %q", got, want)
+		}
+		expectAnswer(t, "127.0.0.1:"+b, "hello\n")
+		wantBinding := `{"80/tcp":[{"HostIp":"","HostPort":"` + a + "-" + b + `"}]}`
+		if got := strings.TrimSpace(env.mustRun("inspect", "-f", "{{json .HostConfig.PortBindings}}", "pick")); got != wantBinding {
+			t.Errorf("HostConfig.PortBindings = %s, want %s", got, wantBinding)
+		}
+		res := env.mustFail(125, "run", "-d", "--name", "full", "-p", a+"-"+b+":80", "busybox", "sleep", "100")
+		if want := "Bind for 0.0.0.0:" + a + "-" + b + " failed: port is already allocated"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("all ports taken: %q, want %q", res.Stderr, want)
+		}
+		env.mustRun("rm", "-f", "pick", "full")
+
+		res = env.mustFail(125, "run", "--rm", "-p", "8080-8082:80-81", "busybox", "true")
+		if want := "invalid ranges specified for container and host Ports: 80-81 and 8080-8082"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("mismatched ranges: %q, want %q", res.Stderr, want)
+		}
+
+		// The host network has nothing to publish: Docker warns and runs.
+		res = env.run("run", "--rm", "--network", "host", "-p", a+":80", "busybox", "true")
+		if want := "WARNING: Published ports are discarded when using host network mode"; res.Code != 0 || !strings.Contains(res.Stderr, want) {
+			t.Errorf("-p with --network host: %s, want exit 0 and %q", res, want)
+		}
+	})
+}
+
+// TestRunPublishIPv6: [::1] binds only there; no address binds 0.0.0.0
+// and [::] on the same port, as Docker's default.
+func TestRunPublishIPv6(t *testing.T) {
+	if !hostIPv6() {
+		t.Skip("no IPv6 on this host")
+	}
+	forEachMode(t, func(t *testing.T, env *Env) {
+		port := strconv.Itoa(freePort(t))
+		env.mustRun(append([]string{"run", "-d", "--name", "v6", "-p", "[::1]:" + port + ":80"}, echoServer...)...)
+		expectAnswer(t, "[::1]:"+port, "hello\n")
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+			c.Close()
+			t.Errorf("127.0.0.1:%s accepts, though only [::1] is published", port)
+		}
+		if got, want := strings.TrimSpace(env.mustRun("port", "v6")), "80/tcp -> [::1]:"+port; got != want {
+			t.Errorf("port v6 = %q, want %q", got, want)
+		}
+		if got, want := strings.TrimSpace(env.mustRun("ps", "--format", "{{.Ports}}", "-f", "name=v6")), "[::1]:"+port+"->80/tcp"; got != want {
+			t.Errorf("ps PORTS = %q, want %q", got, want)
+		}
+		env.mustRun("rm", "-f", "v6")
+
+		port = strconv.Itoa(freePort(t))
+		env.mustRun(append([]string{"run", "-d", "--name", "both", "-p", port + ":80"}, echoServer...)...)
+		expectAnswer(t, "127.0.0.1:"+port, "hello\n")
+		expectAnswer(t, "[::1]:"+port, "hello\n")
+		want := `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"` + port + `"},{"HostIp":"::","HostPort":"` + port + `"}]}`
+		if got := strings.TrimSpace(env.mustRun("inspect", "-f", "{{json .NetworkSettings.Ports}}", "both")); got != want {
+			t.Errorf("NetworkSettings.Ports = %s, want %s", got, want)
+		}
+		if got, want := strings.TrimSpace(env.mustRun("ps", "--format", "{{.Ports}}", "-f", "name=both")), "0.0.0.0:"+port+"->80/tcp, [::]:"+port+"->80/tcp"; got != want {
+			t.Errorf("ps PORTS = %q, want %q", got, want)
+		}
+		env.mustRun("rm", "-f", "both")
 	})
 }

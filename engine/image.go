@@ -24,6 +24,7 @@ func (e *Engine) Images() (*image.Store, error) { return image.Open(e.Store) }
 type PullOptions struct {
 	Platform string
 	Quiet    bool
+	AllTags  bool      // every tag of the repository (pull_tags.go)
 	Terminal bool      // Out is a terminal: live progress bars
 	Out      io.Writer // default e.Stdout
 }
@@ -37,6 +38,9 @@ func (e *Engine) Pull(ctx context.Context, ref string, o PullOptions) (*image.Im
 	opts := image.PullOptions{Platform: o.Platform, Terminal: o.Terminal, Out: o.Out, Quiet: o.Quiet}
 	if opts.Out == nil {
 		opts.Out = e.Stdout
+	}
+	if o.AllTags {
+		return nil, pullAllTags(ctx, is, ref, opts)
 	}
 	return is.Pull(ctx, ref, opts)
 }

@@ -25,30 +25,43 @@ type PullOptions struct {
 	Terminal bool      // Out is a terminal: live bars instead of lines
 	Quiet    bool      // print only the pulled reference on Out (pull -q)
 	Unpack   UnpackOptions
+	allTags  bool // one tag of PullAllTags (pull_tags.go), which prints the status
 }
 
 // Pull fetches ref from its registry (after registries.conf rewrites and
 // mirrors) and stores it. Errors are one line naming the image; a failed
 // pull leaves the index and the store as they were.
 func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image, error) {
-	plat, err := ParsePlatform(opts.Platform)
+	var img *Image
+	err := eachCandidate(ref, opts.Platform, func(r name.Reference, conf *Registries, plat *v1.Platform) (err error) {
+		img, err = s.pullOne(ctx, ref, r, conf, plat, opts)
+		return err
+	})
+	return img, err
+}
+
+// eachCandidate calls try with each fully qualified reading of ref
+// (unqualified-search registries, in order) until one is not "not found",
+// and returns its error, or the first candidate's when none was found.
+func eachCandidate(ref, platform string, try func(r name.Reference, conf *Registries, plat *v1.Platform) error) error {
+	plat, err := ParsePlatform(platform)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cands := Candidates(ref)
 	if len(cands) == 0 {
 		_, err := Normalize(ref)
-		return nil, err
+		return err
 	}
 	conf, err := LoadRegistries()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var firstErr error
 	for _, r := range cands {
-		img, err := s.pullOne(ctx, ref, r, conf, plat, opts)
+		err := try(r, conf, plat)
 		if err == nil {
-			return img, nil
+			return nil
 		}
 		if firstErr == nil || !errors.Is(err, store.ErrNotFound) {
 			firstErr = err
@@ -57,7 +70,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 			break
 		}
 	}
-	return nil, firstErr
+	return firstErr
 }
 
 // pullOne pulls one fully qualified candidate, trying each endpoint
@@ -118,6 +131,12 @@ func (s *Store) pullOne(ctx context.Context, user string, r name.Reference, conf
 	stored, err := s.store(ctx, img, o)
 	if err != nil {
 		return nil, pullError(familiar, err)
+	}
+	if opts.allTags {
+		if out != nil {
+			fmt.Fprintf(out, "Digest: %s\n", desc.Digest)
+		}
+		return stored, nil
 	}
 	if out != nil {
 		fmt.Fprintf(out, "Digest: %s\n", desc.Digest)
