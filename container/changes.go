@@ -19,16 +19,11 @@ type Change struct {
 }
 
 // Changes lists what c changed against its image, from its overlay upper
-// dir: whiteouts are deletions, entries the layers have are changes, the
-// rest additions. Mount points skiff made (/proc, /etc/hosts...) are left
-// out, as Docker keeps them in a hidden init layer, and so is a changed
-// directory with nothing reported below it. Sorted by path, as Docker.
+// dir (kernel overlay or fuse-overlayfs): whiteouts are deletions, entries
+// the layers have are changes, the rest additions. A container on the vfs
+// driver has no upper dir: the engine compares its copy with the layers
+// and passes the list through FilterChanges.
 func Changes(c *Container) ([]Change, error) {
-	skip := map[string]bool{"/proc": true, "/sys": true, "/dev": true,
-		"/etc/hosts": true, "/etc/hostname": true, "/etc/resolv.conf": true}
-	for _, m := range c.Mounts {
-		skip[path.Clean(m.Destination)] = true
-	}
 	var out []Change
 	upper := c.Rootfs.UpperDir
 	err := filepath.Walk(upper, func(p string, fi os.FileInfo, err error) error {
@@ -39,27 +34,69 @@ func Changes(c *Container) ([]Change, error) {
 			return nil
 		}
 		rel := "/" + filepath.ToSlash(strings.TrimPrefix(p, upper+"/"))
-		if skip[rel] || strings.HasPrefix(rel, "/dev/") {
-			if fi.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		kind := byte('A')
+		name := fi.Name()
 		switch {
+		case name == ".wh..wh..opq" || name == ".wh..opq":
+			return nil // fuse-overlayfs's opaque marks, not content
+		case strings.HasPrefix(name, ".wh."):
+			// fuse-overlayfs's whiteout where it could make no device
+			out = append(out, Change{'D', path.Join(path.Dir(rel), strings.TrimPrefix(name, ".wh."))})
+			return nil
 		case upperWhiteout(p, fi):
-			kind = 'D'
+			out = append(out, Change{'D', rel})
 		case inLowers(c.Rootfs.LowerDirs, rel):
-			kind = 'C'
+			out = append(out, Change{'C', rel})
+		default:
+			out = append(out, Change{'A', rel})
 		}
-		out = append(out, Change{kind, rel})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	return FilterChanges(c, out, upper), nil
+}
+
+// InitPaths are the mount points every container's rootfs gets, made
+// there (empty) by the mounts when the image lacks them. Docker makes
+// them in the container's init layer, below the layer that commit and
+// diff read, so neither ever shows them: the container's writes to them
+// go to what is mounted there, not to its filesystem.
+func InitPaths() []string {
+	return []string{"/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+}
+
+// FilterChanges makes a raw list of changes (found in dir, the upper dir
+// or the vfs copy) what `diff` shows: mount points skiff made (InitPaths
+// and the container's volumes) left out, and so is a directory changed
+// only to hold them or with nothing reported below it. Sorted by path, as
+// Docker.
+func FilterChanges(c *Container, list []Change, dir string) []Change {
+	skip := map[string]bool{}
+	for _, p := range InitPaths() {
+		skip[p] = true
+	}
+	for _, m := range c.Mounts {
+		skip[path.Clean(m.Destination)] = true
+	}
+	out := list[:0]
+	for _, ch := range list {
+		if !skip[ch.Path] && !underAny(ch.Path, skip) {
+			out = append(out, ch)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return dropBareDirs(out, c.Rootfs.UpperDir), nil
+	return dropBareDirs(out, dir)
+}
+
+// underAny reports whether p is below one of dirs.
+func underAny(p string, dirs map[string]bool) bool {
+	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		if dirs[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // dropBareDirs removes directories with nothing reported below them

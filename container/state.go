@@ -70,12 +70,13 @@ func CanRemove(c *Container, force bool) error {
 			return store.Conflict("removal of container %s is already in progress", c.ID)
 		}
 	case StatusPaused:
+		// Docker's wording (moby daemon/delete.go), the name with its "/".
 		if !force {
-			return store.Conflict("You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove", c.ID)
+			return store.Conflict("cannot remove container %q: container is paused and must be unpaused first", "/"+c.Name)
 		}
 	case StatusRunning, StatusRestarting:
 		if !force {
-			return store.Conflict("You cannot remove a running container %s. Stop the container before attempting removal or force remove", c.ID)
+			return store.Conflict("cannot remove container %q: container is %s: stop the container before removing or force remove", "/"+c.Name, c.State.Status)
 		}
 	}
 	return nil

@@ -50,16 +50,17 @@ func TestCanRemove(t *testing.T) {
 	}{
 		{StatusCreated, false, ""},
 		{StatusExited, false, ""},
-		{StatusRunning, false, "You cannot remove a running container abc. Stop the container before attempting removal or force remove"},
+		{StatusRunning, false, `cannot remove container "/web": container is running: stop the container before removing or force remove`},
 		{StatusRunning, true, ""},
-		{StatusPaused, false, "You cannot remove a paused container abc"},
+		{StatusPaused, false, `cannot remove container "/web": container is paused and must be unpaused first`},
 		{StatusPaused, true, ""},
 		{StatusRemoving, false, "removal of container abc is already in progress"},
 		{StatusRemoving, true, ""},
 		{StatusDead, false, ""},
+		{StatusRestarting, false, `cannot remove container "/web": container is restarting: stop the container before removing or force remove`},
 	}
 	for _, tt := range tests {
-		err := CanRemove(&Container{ID: "abc", State: State{Status: tt.status}}, tt.force)
+		err := CanRemove(&Container{ID: "abc", Name: "web", State: State{Status: tt.status}}, tt.force)
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("CanRemove(%s, force=%v) = %v", tt.status, tt.force, err)

@@ -9,6 +9,7 @@ package container
 // may: so the child asks it over a socket the parent serves.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -65,6 +66,12 @@ func ServeHostKill(f *os.File) {
 		n, err := f.Read(buf)
 		if err != nil || n == 0 {
 			return
+		}
+		if req, ok := bytes.CutPrefix(buf[:n], []byte(rootRequest)); ok {
+			if serveRoot(f, req) != nil {
+				return
+			}
+			continue
 		}
 		var pid int
 		var start uint64

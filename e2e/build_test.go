@@ -7,11 +7,17 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // writeContext makes a build context dir in the env, owned by its user.
@@ -233,4 +239,53 @@ func TestBuildScratchCopy(t *testing.T) {
 			t.Errorf("history lacks %q:\n%s", want, hist)
 		}
 	}
+}
+
+// TestRunBuildAddArchives: ADD unpacks local tars compressed with gzip,
+// bzip2, xz and zstd, as Docker does, and copies a compressed file that
+// is no tar as it is.
+func TestRunBuildAddArchives(t *testing.T) {
+	t.Parallel()
+	var plain bytes.Buffer
+	tw := tar.NewWriter(&plain)
+	tw.WriteHeader(&tar.Header{Name: "in/", Mode: 0o755, Typeflag: tar.TypeDir})
+	tw.WriteHeader(&tar.Header{Name: "in/f", Mode: 0o644, Size: 3, Typeflag: tar.TypeReg})
+	tw.Write([]byte("in\n"))
+	tw.Close()
+	compress := func(data []byte, newW func(io.Writer) (io.WriteCloser, error)) string {
+		var buf bytes.Buffer
+		w, err := newW(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	files := map[string]string{
+		"a.tar.gz":  compress(plain.Bytes(), func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriter(w), nil }),
+		"a.tar.xz":  compress(plain.Bytes(), func(w io.Writer) (io.WriteCloser, error) { return xz.NewWriter(w) }),
+		"a.tar.zst": compress(plain.Bytes(), func(w io.Writer) (io.WriteCloser, error) { return zstd.NewWriter(w) }),
+		"note.xz":   compress([]byte("not a tar\n"), func(w io.Writer) (io.WriteCloser, error) { return xz.NewWriter(w) }),
+	}
+	dockerfile := "FROM busybox\nADD a.tar.gz /gz/\nADD a.tar.xz /xz/\nADD a.tar.zst /zst/\nADD note.xz /note/\n"
+	check := "cat /gz/in/f /xz/in/f /zst/in/f; ls /note"
+	want := "in\nin\nin\nnote.xz\n"
+	bz := exec.Command("bzip2", "-c") // Go has no bzip2 writer
+	bz.Stdin = bytes.NewReader(plain.Bytes())
+	if out, err := bz.Output(); err == nil {
+		files["a.tar.bz2"] = string(out)
+		dockerfile += "ADD a.tar.bz2 /bz2/\n"
+		check += "; cat /bz2/in/f"
+		want += "in\n"
+	}
+	files["Dockerfile"] = dockerfile + "CMD [\"sh\", \"-c\", \"" + check + "\"]\n"
+	forEachMode(t, func(t *testing.T, env *Env) {
+		env.mustRun("build", "-q", "-t", "archives", writeContext(t, env, "ctx", files))
+		if got := env.mustRun("run", "--rm", "archives"); got != want {
+			t.Errorf("ADD of compressed tars gave:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }

@@ -296,7 +296,7 @@ func TestRunErrors(t *testing.T) {
 		env.mustFail(125, "run", "--name", "taken", "busybox", "true")
 		runD(t, env, "--name", "busy", "busybox", "sleep", "100")
 		res = env.mustFail(1, "rm", "busy")
-		if !strings.Contains(res.Stderr, "stop the container before") && !strings.Contains(res.Stderr, "Stop the container before") {
+		if want := `cannot remove container "/busy": container is running: stop the container before removing or force remove`; !strings.Contains(res.Stderr, want) {
 			t.Errorf("rm of a running container: %q", res.Stderr)
 		}
 		if s := statusOf(env, "busy"); !upRe.MatchString(s) {

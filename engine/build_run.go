@@ -101,7 +101,7 @@ func (b *builder) runContainer(ctr *container.Container) error {
 		case <-done:
 		}
 	}()
-	err := re.startAttached(ctr, false, true, true, AttachFlags{})
+	err := re.startAttached(nil, ctr, false, true, true, AttachFlags{})
 	if err == nil && b.ctx.Err() != nil {
 		err = b.ctx.Err()
 	}
@@ -166,18 +166,20 @@ func (b *builder) diffLayer(c *container.Container) (string, error) {
 }
 
 // writeDiff copies image.Diff's tar into tw, mapping owners back to
-// container ids when rootless.
-func writeDiff(tw *tar.Writer, c *container.Container) error {
+// container ids when rootless, without the mount points skiff made
+// (container.InitPaths: Docker's init layer keeps them out of its layers).
+func writeDiff(ltw *tar.Writer, c *container.Container) error {
 	upper := c.Rootfs.UpperDir
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(diffRootfs(pw, c)) }()
 	defer pr.Close()
 	unmap := hostToContainer()
 	tr := tar.NewReader(pr)
+	tw := image.NewOmitWriter(ltw, container.InitPaths())
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return tw.Flush()
 		}
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", upper, err)

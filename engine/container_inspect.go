@@ -127,6 +127,10 @@ func InspectContainer(c *container.Container, size bool) ContainerJSON {
 			Ports: map[string][]container.PortBinding{}, Networks: map[string]any{},
 		},
 	}
+	if dir := container.CopiedRootfs(c); dir != "" {
+		// The vfs driver: a copy of the layers, no overlay dirs.
+		j.Driver, j.GraphDriver = "vfs", GraphDriverJSON{Name: "vfs", Data: map[string]string{"Dir": dir}}
+	}
 	if c.IsRunning() {
 		j.State.Pid = c.State.Pid
 		for p, b := range c.PublishedPorts() {
@@ -146,11 +150,7 @@ func InspectContainer(c *container.Container, size bool) ContainerJSON {
 		j.Platform = c.Platform
 	}
 	if size {
-		rw := container.DirSize(c.Rootfs.UpperDir)
-		root := rw
-		for _, l := range c.Rootfs.LowerDirs {
-			root += container.DirSize(l)
-		}
+		rw, root := containerSizes(c)
 		j.SizeRw, j.SizeRootFs = &rw, &root
 	}
 	return j

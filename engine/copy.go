@@ -211,7 +211,7 @@ func (e *Engine) Diff(ref string) ([]container.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return container.Changes(c)
+	return containerChanges(c)
 }
 
 // Export writes a container's flattened filesystem to w as a tar.

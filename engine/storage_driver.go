@@ -7,12 +7,60 @@ import (
 	"github.com/skiff-dev/skiff/image"
 )
 
+// What the storage drivers change for the commands that read a container's
+// filesystem outside it. Kernel overlay and fuse-overlayfs keep the
+// container's changes in its upper dir (image.Diff and container.Changes
+// read both kinds); the vfs driver runs it on a full copy of its layers,
+// so its changes are found by comparing the copy with them.
+
 // diffRootfs writes a container's changes as a layer tar: its overlay
-// upper dir (kernel overlay and fuse-overlayfs), or, on the vfs driver, its
-// copied rootfs compared with the image's layers.
+// upper dir, or, on the vfs driver, its copied rootfs compared with the
+// image's layers.
 func diffRootfs(w io.Writer, c *container.Container) error {
 	if dir := container.CopiedRootfs(c); dir != "" {
 		return image.DiffRootfs(w, dir, c.Rootfs.LowerDirs)
 	}
+	if err := container.PrepareRootfs(c); err != nil { // a container that never ran has none
+		return err
+	}
 	return image.Diff(w, c.Rootfs.UpperDir)
+}
+
+// containerChanges is `diff`: the upper dir's entries, or the vfs copy's
+// differences from the layers.
+func containerChanges(c *container.Container) ([]container.Change, error) {
+	dir := container.CopiedRootfs(c)
+	if dir == "" {
+		if err := container.PrepareRootfs(c); err != nil { // a container that never ran has none
+			return nil, err
+		}
+		return container.Changes(c)
+	}
+	list, err := image.RootfsChanges(dir, c.Rootfs.LowerDirs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]container.Change, len(list))
+	for i, ch := range list {
+		out[i] = container.Change(ch)
+	}
+	return container.FilterChanges(c, out, dir), nil
+}
+
+// containerSizes is Docker's SizeRw (the container's own files) and
+// SizeRootFs (all it sees): on an overlay the upper dir, and the layers
+// below it added; on vfs the files the copy added or changed, and the copy.
+func containerSizes(c *container.Container) (rw, rootfs int64) {
+	if dir := container.CopiedRootfs(c); dir != "" {
+		if changes, err := image.RootfsChanges(dir, c.Rootfs.LowerDirs); err == nil {
+			rw = image.ChangesSize(dir, changes)
+		}
+		return rw, container.DirSize(dir)
+	}
+	rw = container.DirSize(c.Rootfs.UpperDir)
+	rootfs = rw
+	for _, l := range c.Rootfs.LowerDirs {
+		rootfs += container.DirSize(l)
+	}
+	return rw, rootfs
 }

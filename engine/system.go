@@ -56,7 +56,7 @@ func pruneOne(cs *container.Store, id string) (int64, bool) {
 	if err != nil || c.IsRunning() || container.CanRemove(c, false) != nil {
 		return 0, false
 	}
-	size := container.DirSize(c.Rootfs.UpperDir)
+	size, _ := containerSizes(c)
 	if cs.RemoveLocked(id) != nil {
 		return 0, false
 	}
@@ -249,7 +249,7 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 	}
 	volUsed := map[string]bool{}
 	for _, c := range ctrs {
-		size := container.DirSize(c.Rootfs.UpperDir)
+		size, _ := containerSizes(c)
 		rows[1].Total++
 		rows[1].Size += size
 		if c.IsRunning() {

@@ -23,8 +23,11 @@ import (
 // become hardlinks to the first of them. Entries come in sorted order, and
 // owners, modes, mtimes and xattrs (but overlay's own) are kept, so the same
 // tree always gives the same tar. Sockets cannot be archived and are left
-// out. Owners are written as on disk: a rootless caller must run Diff where
-// they read as the container's ids (inside its user namespace).
+// out. fuse-overlayfs's upper dirs differ only in its own entries (see
+// fuseInternal) and ".wh.<name>" files where it could not make a whiteout
+// device, which are already in the layer's form. Owners are written as on
+// disk: a rootless caller must run Diff where they read as the container's
+// ids (inside its user namespace).
 func Diff(w io.Writer, upperDir string) error {
 	root, err := filepath.Abs(upperDir)
 	if err != nil {
@@ -58,6 +61,9 @@ func (d *differ) tree(dir, rel string) error {
 		return err
 	}
 	for _, name := range names {
+		if fuseInternal(name) {
+			continue // its directory's opaque marker is written with it
+		}
 		p := filepath.Join(dir, name)
 		r := name
 		if rel != "" {
@@ -200,7 +206,9 @@ func isWhiteoutInode(p string, st *unix.Stat_t) bool {
 	return false
 }
 
-// isOpaqueDir reports whether overlay hides the lower directories under p.
+// isOpaqueDir reports whether overlay hides the lower directories under p:
+// an opaque xattr (kernel overlay's, or fuse-overlayfs's rootless one), or
+// fuse-overlayfs's marker file where it could set no xattr.
 func isOpaqueDir(p string) bool {
 	for _, k := range []string{"trusted.overlay.opaque", "user.overlay.opaque", "user.fuseoverlayfs.opaque"} {
 		val := make([]byte, 1)
@@ -208,7 +216,22 @@ func isOpaqueDir(p string) bool {
 			return true
 		}
 	}
-	return false
+	var st unix.Stat_t
+	return unix.Lstat(filepath.Join(p, whiteoutOpaque), &st) == nil
+}
+
+// fuseInternal reports whether an upper-dir name is fuse-overlayfs's own:
+// the ".wh..wh..opq" file it puts in every directory it makes opaque (new
+// ones too) and the ".wh..opq" whiteout beside it. Neither is container
+// content; isOpaqueDir reads the first.
+func fuseInternal(name string) bool {
+	return name == whiteoutOpaque || name == ".wh..opq"
+}
+
+// isUpperXattr reports whether an xattr is the overlay's bookkeeping, not
+// the file's: overlayfs's own, and fuse-overlayfs's (origin, opaque...).
+func isUpperXattr(name string) bool {
+	return isOverlayXattr(name) || strings.HasPrefix(name, "user.fuseoverlayfs.")
 }
 
 func hasXattr(p, name string) bool {
@@ -231,7 +254,7 @@ func readXattrs(p string) (map[string]string, error) {
 	}
 	var recs map[string]string
 	for _, name := range strings.Split(string(bytes.TrimRight(list[:size], "\x00")), "\x00") {
-		if name == "" || isOverlayXattr(name) {
+		if name == "" || isUpperXattr(name) {
 			continue
 		}
 		val, err := getXattr(p, name)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,24 +23,135 @@ import (
 // as Docker's naive diff, a file rewritten with the same size within the
 // same mtime is missed.
 func DiffRootfs(w io.Writer, rootfs string, layers []string) error {
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	d := &differ{tw: tar.NewWriter(w), buf: *bufp, links: map[inodeKey]string{}}
+	err := compareRootfs(rootfs, layers, func(ch rootfsChange) error {
+		switch {
+		case ch.kind == changeGone:
+			return d.marker(ch.dir, whiteoutPrefix+ch.name, ch.st)
+		case ch.kind == changeMeta && ch.st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			// A changed directory: its header only; compareRootfs goes on
+			// below it.
+			hdr := headerFromStat(ch.rel+"/", ch.st)
+			var err error
+			if hdr.PAXRecords, err = readXattrs(ch.path); err != nil {
+				return err
+			}
+			hdr.Typeflag = tar.TypeDir
+			return d.tw.WriteHeader(hdr)
+		}
+		// New, of another type than below, or a changed file: all of it
+		// (a whole new tree for a directory).
+		if err := d.entry(ch.path, ch.rel, ch.st); err != nil {
+			return fmt.Errorf("%s: %w", ch.rel, err)
+		}
+		return nil
+	})
+	if err == nil {
+		err = d.tw.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("diff %s: %w", rootfs, err)
+	}
+	return nil
+}
+
+// Change is one line of a container's `diff`: Kind 'A' (added), 'C'
+// (changed) or 'D' (deleted), Path absolute inside the container.
+type Change struct {
+	Kind byte
+	Path string
+}
+
+// RootfsChanges lists what DiffRootfs would write, as `diff` shows it:
+// each entry of an added tree, changed entries, deleted ones (not what
+// was below them). In walk order: sort by Path for Docker's.
+func RootfsChanges(rootfs string, layers []string) ([]Change, error) {
+	var out []Change
+	err := compareRootfs(rootfs, layers, func(ch rootfsChange) error {
+		switch ch.kind {
+		case changeGone:
+			out = append(out, Change{'D', "/" + path.Join(ch.dir, ch.name)})
+			return nil
+		case changeMeta: // for a directory, compareRootfs goes on below it
+			out = append(out, Change{'C', "/" + ch.rel})
+			return nil
+		}
+		kind := byte('A')
+		if ch.inLower {
+			kind = 'C' // another type than below
+		}
+		out = append(out, Change{kind, "/" + ch.rel})
+		if ch.st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil
+		}
+		return filepath.WalkDir(ch.path, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil || p == ch.path {
+				return err
+			}
+			out = append(out, Change{'A', "/" + ch.rel + "/" + filepath.ToSlash(strings.TrimPrefix(p, ch.path+"/"))})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", rootfs, err)
+	}
+	return out, nil
+}
+
+// ChangesSize is the bytes of the regular files changes added or changed
+// in rootfs, a file with several names counted once (Docker's SizeRw).
+func ChangesSize(rootfs string, changes []Change) int64 {
+	var n int64
+	seen := map[inodeKey]bool{}
+	for _, ch := range changes {
+		if ch.Kind == 'D' {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(filepath.Join(rootfs, ch.Path), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue
+		}
+		if k := (inodeKey{uint64(st.Dev), st.Ino}); !seen[k] {
+			seen[k] = true
+			n += st.Size
+		}
+	}
+	return n
+}
+
+// Kinds of rootfsChange.
+const (
+	changeNew  = iota // not in the layers, or of another type there
+	changeMeta        // the same type, other attributes
+	changeGone        // in the layers, not in rootfs
+)
+
+// rootfsChange is one difference compareRootfs found. For changeGone,
+// dir/name is the entry the layers have and path/st its parent in rootfs.
+type rootfsChange struct {
+	kind      int
+	path, rel string
+	st        *unix.Stat_t
+	inLower   bool
+	dir, name string
+}
+
+// compareRootfs walks rootfs against its layers merged, calling fn for
+// each difference, sorted by name in each directory (deletions after the
+// directory's entries); it descends into the directories that are in
+// both, changed or not, and leaves new trees to fn.
+func compareRootfs(rootfs string, layers []string, fn func(rootfsChange) error) error {
 	root, err := filepath.Abs(rootfs)
 	if err != nil {
 		return err
 	}
 	merged, err := mergeLayers(layers)
 	if err != nil {
-		return fmt.Errorf("diff %s: %w", rootfs, err)
+		return err
 	}
-	bufp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bufp)
-	d := &differ{tw: tar.NewWriter(w), buf: *bufp, links: map[inodeKey]string{}}
-	if err := d.rootfsTree(root, "", merged); err != nil {
-		return fmt.Errorf("diff %s: %w", rootfs, err)
-	}
-	if err := d.tw.Close(); err != nil {
-		return fmt.Errorf("diff %s: %w", rootfs, err)
-	}
-	return nil
+	return merged.compareDir(root, "", fn)
 }
 
 // lowerEntry is what DiffRootfs compares of a merged layer entry.
@@ -106,9 +218,8 @@ func mergeLayers(layers []string) (*mergedView, error) {
 	return v, nil
 }
 
-// rootfsTree writes the changed entries under dir (rel its layer name),
-// then whiteouts for the merged entries it lost.
-func (d *differ) rootfsTree(dir, rel string, merged *mergedView) error {
+// compareDir compares the rootfs directory dir (rel its layer name).
+func (merged *mergedView) compareDir(dir, rel string, fn func(rootfsChange) error) error {
 	names, err := ReadNames(dir)
 	if err != nil {
 		return err
@@ -120,8 +231,8 @@ func (d *differ) rootfsTree(dir, rel string, merged *mergedView) error {
 		if rel != "" {
 			r = rel + "/" + name
 		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
+		st := new(unix.Stat_t)
+		if err := unix.Lstat(p, st); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -129,47 +240,39 @@ func (d *differ) rootfsTree(dir, rel string, merged *mergedView) error {
 		}
 		lower, inLower := merged.entries[r]
 		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-		if inLower && sameEntry(p, &st, &lower) {
-			if isDir {
-				if err := d.rootfsTree(p, r, merged); err != nil {
-					return err
-				}
-			}
-			continue
+		sameType := inLower && lower.st.Mode&unix.S_IFMT == st.Mode&unix.S_IFMT
+		ch := rootfsChange{kind: changeNew, path: p, rel: r, st: st, inLower: inLower}
+		switch {
+		case sameType && sameEntry(p, st, &lower):
+			ch.kind = -1
+		case sameType:
+			ch.kind = changeMeta
 		}
-		if isDir && inLower && lower.st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			// A changed directory: its header, then its own changes.
-			hdr := headerFromStat(r+"/", &st)
-			if hdr.PAXRecords, err = readXattrs(p); err != nil {
+		if ch.kind >= 0 {
+			if err := fn(ch); err != nil {
 				return err
 			}
-			hdr.Typeflag = tar.TypeDir
-			if err := d.tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			if err := d.rootfsTree(p, r, merged); err != nil {
-				return err
-			}
-			continue
 		}
-		// New, or of another type than below: all of it (a whole new tree).
-		if err := d.entry(p, r, &st); err != nil {
-			return fmt.Errorf("%s: %w", r, err)
+		if isDir && sameType {
+			if err := merged.compareDir(p, r, fn); err != nil {
+				return err
+			}
 		}
 	}
 	gone := merged.children[rel]
 	sort.Strings(gone)
-	var dirSt unix.Stat_t
+	var dirSt *unix.Stat_t
 	for _, name := range gone {
 		if have[name] {
 			continue
 		}
-		if dirSt.Ino == 0 {
-			if err := unix.Lstat(dir, &dirSt); err != nil {
+		if dirSt == nil {
+			dirSt = new(unix.Stat_t)
+			if err := unix.Lstat(dir, dirSt); err != nil {
 				return err
 			}
 		}
-		if err := d.marker(rel, whiteoutPrefix+name, &dirSt); err != nil {
+		if err := fn(rootfsChange{kind: changeGone, path: dir, rel: rel, st: dirSt, dir: rel, name: name}); err != nil {
 			return err
 		}
 	}

@@ -15,22 +15,31 @@ import (
 
 // materialise copies layers (base first, in overlay's on-disk form) into
 // dir, applying whiteouts and opaque directories as overlayfs would show
-// them merged. It builds dir.tmp and renames it, so a dir that exists is
-// complete.
+// them merged. It builds a temporary dir beside it and renames it, so a
+// dir that exists is complete; of two copies made at once (cp, export and
+// start of a container that never ran), the first renamed is kept.
 func materialise(layers []string, dir string) error {
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-")
+	if err == nil {
+		err = os.Chmod(tmp, 0o755)
 	}
-	if err := os.Mkdir(tmp, 0o755); err != nil {
+	if err != nil {
 		return err
 	}
 	for _, l := range layers {
 		if err := applyLayerCopy(l, tmp); err != nil {
+			os.RemoveAll(tmp)
 			return fmt.Errorf("copy layer %s: %w", l, err)
 		}
 	}
-	return os.Rename(tmp, dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(dir); serr == nil {
+			return nil // another made it first
+		}
+		return err
+	}
+	return nil
 }
 
 // applyLayerCopy copies one layer dir over dst.

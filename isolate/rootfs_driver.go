@@ -199,29 +199,51 @@ func closeFiles(files []*os.File) {
 
 // mountCopy materialises the merged rootfs (once) and binds it at root.
 func mountCopy(r *rootfsPlan, root string) error {
+	if err := r.ensureCopy(); err != nil {
+		return err
+	}
+	return bindRootfs(r.copyDir, root)
+}
+
+// CopyRootfs materialises the vfs driver's copy of the rootfs m describes
+// (a Rootfs mount with OptCopyDir) unless it exists, and returns its
+// directory: cp and export of a container that never ran on vfs see, and
+// change, the tree its first start binds.
+func CopyRootfs(m *specs.Mount) (string, error) {
+	r := planRootfs(m)
+	if err := r.ensureCopy(); err != nil {
+		return "", err
+	}
+	return r.copyDir, nil
+}
+
+// ensureCopy makes the copy from the lower dirs (base first) and the upper
+// dir (changes made before, under an overlay or by cp) unless it exists.
+func (r *rootfsPlan) ensureCopy() error {
 	if r.copyDir == "" {
 		return errors.New("vfs storage driver: no directory for the copy")
 	}
-	if _, err := os.Stat(r.copyDir); errors.Is(err, os.ErrNotExist) {
-		var layers []string
-		for _, o := range r.mount.Options {
-			if v, ok := strings.CutPrefix(o, "lowerdir="); ok {
-				dirs := strings.Split(v, ":")
-				for i := len(dirs) - 1; i >= 0; i-- { // overlay lists top-most first
-					layers = append(layers, dirs[i])
-				}
+	if _, err := os.Stat(r.copyDir); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var layers []string
+	for _, o := range r.mount.Options {
+		if v, ok := strings.CutPrefix(o, "lowerdir="); ok {
+			dirs := strings.Split(v, ":")
+			for i := len(dirs) - 1; i >= 0; i-- { // overlay lists top-most first
+				layers = append(layers, dirs[i])
 			}
-		}
-		for _, o := range r.mount.Options {
-			if v, ok := strings.CutPrefix(o, "upperdir="); ok {
-				layers = append(layers, v) // changes made under overlay before
-			}
-		}
-		if err := materialise(layers, r.copyDir); err != nil {
-			return fmt.Errorf("vfs storage driver: %w", err)
 		}
 	}
-	return bindRootfs(r.copyDir, root)
+	for _, o := range r.mount.Options {
+		if v, ok := strings.CutPrefix(o, "upperdir="); ok {
+			layers = append(layers, v)
+		}
+	}
+	if err := materialise(layers, r.copyDir); err != nil {
+		return fmt.Errorf("vfs storage driver: %w", err)
+	}
+	return nil
 }
 
 func bindRootfs(dir, root string) error {
