@@ -54,6 +54,20 @@ var (
 // accepted so callers need not care which defaults were merged at create.
 // It also (re)writes the container's hosts/hostname/resolv.conf files.
 func BuildSpec(c *Container, img *v1.ConfigFile) (*specs.Spec, error) {
+	s, err := newSpec(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.HostsPath != "" {
+		if err := WriteUserdata(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newSpec is BuildSpec without writing anything.
+func newSpec(c *Container) (*specs.Spec, error) {
 	args := c.Config.Args()
 	if len(args) == 0 {
 		return nil, store.Invalid("no command specified")
@@ -110,11 +124,6 @@ func BuildSpec(c *Container, img *v1.ConfigFile) (*specs.Spec, error) {
 	}
 	if err := applyLimits(s, c); err != nil {
 		return nil, err
-	}
-	if c.HostsPath != "" {
-		if err := WriteUserdata(c); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }

@@ -1,11 +1,13 @@
 package container
 
 // The supervisor is the one long-lived process per running container
-// (design.md). Its life: StartSupervisor re-executes this binary detached
+// (design.md). Its life: LaunchSupervisor re-executes this binary detached
 // (own session, stdio on /dev/null; rootless, inside the container's user
-// namespace) and waits on a pipe; Supervise takes the container lock,
-// spawns the process through isolate with pipes or a pty, records it
-// running and answers "started" (or the 125/126/127 failure). It then
+// namespace), `run` does so before it creates the container, and Start
+// sends it the container's id on one pipe and waits on another;
+// Supervise takes the container lock, spawns the process through isolate
+// with pipes or a pty, records it running while that process starts up,
+// and answers "started" once it runs (or the 125/126/127 failure). It then
 // relays output to ctr.log and to clients of attach.sock (attach.go's
 // frames), feeds their stdin, resizes and signals, serves exec sessions,
 // waits, records the exit (or removes a --rm container) and exits.
@@ -59,43 +61,108 @@ type startReport struct {
 	Msg  string `json:",omitempty"`
 }
 
-const readyFd = 3
+// The supervisor's pipes: it reports the start on readyFd and reads its
+// order (which container, how) from orderFd.
+const (
+	readyFd = 3
+	orderFd = 4
+)
 
-// StartSupervisor starts container id: it re-executes this binary as the
-// container's supervisor, detached from the caller (own session, stdio on
-// /dev/null), and returns once the container's process runs, or with the
-// reason it could not start (a *StartError).
-func StartSupervisor(st *store.Store, id string, opts SuperviseOptions) error {
-	r, w, err := os.Pipe()
+// order is what the CLI sends a launched supervisor.
+type order struct {
+	ID   string
+	Opts SuperviseOptions
+}
+
+// PendingSupervisor is a supervisor process launched ahead of its
+// container (LaunchSupervisor), waiting for Start to name it.
+type PendingSupervisor struct {
+	ready *os.File // read end of its ready pipe
+	order *os.File // write end of its order pipe
+}
+
+// LaunchSupervisor re-executes this binary as a supervisor, detached from
+// the caller (own session, stdio on /dev/null), to be given its container
+// by Start: a new process takes a few ms to start up, which `run` spends
+// creating the container. Abort it if there is nothing to start.
+func LaunchSupervisor(st *store.Store) (*PendingSupervisor, error) {
+	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", shortID(id), err)
+		return nil, fmt.Errorf("start supervisor: %w", err)
 	}
-	defer r.Close()
-	optJSON, _ := json.Marshal(opts)
-	cmd := exec.Command("/proc/self/exe", SuperviseArg, st.Root, st.RunRoot, id, string(optJSON))
-	cmd.Args[0] = "skiff-supervisor"
-	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	orderR, orderW, err := os.Pipe()
+	if err != nil {
+		readyR.Close()
+		readyW.Close()
+		return nil, fmt.Errorf("start supervisor: %w", err)
+	}
+	err = spawnSupervisor(st, readyW, orderR)
+	readyW.Close()
+	orderR.Close()
+	if err != nil {
+		readyR.Close()
+		orderW.Close()
+		return nil, fmt.Errorf("start supervisor: %w", err)
+	}
+	return &PendingSupervisor{ready: readyR, order: orderW}, nil
+}
+
+// spawnSupervisor starts the supervisor process with ready and order as
+// its fds 3 and 4. The supervisor outlives us; we never wait for it (if
+// we exit first, init adopts it).
+func spawnSupervisor(st *store.Store, ready, order *os.File) error {
+	args := []string{"skiff-supervisor", SuperviseArg, st.Root, st.RunRoot}
+	env := supervisorEnv() // runtime settings for a small supervisor (supervisor_mem.go)
 	if os.Geteuid() != 0 {
 		// Rootless, the supervisor lives in the container's user
 		// namespace (the container shares it), so that it can later
 		// join the container for exec: a Go process cannot setns into
 		// a user namespace.
+		cmd := exec.Command("/proc/self/exe")
+		cmd.Args, cmd.Dir, cmd.Env = args, "/", env
+		cmd.ExtraFiles = []*os.File{ready, order}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		uids, gids, _ := IDMappings()
-		err = isolate.StartInUserNS(cmd, uids, gids)
-	} else {
-		err = cmd.Start()
+		if err := isolate.StartInUserNS(cmd, uids, gids); err != nil {
+			return err
+		}
+		return cmd.Process.Release()
 	}
-	w.Close()
+	// A bare fork and exec: os/exec would first fork a throwaway child to
+	// check pidfd support (once per process, and this is our only child),
+	// and we need no handle on this one.
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	n := null.Fd()
+	_, err = syscall.ForkExec("/proc/self/exe", args, &syscall.ProcAttr{
+		Dir: "/", Env: env,
+		Files: []uintptr{n, n, n, ready.Fd(), order.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	return err
+}
+
+// Abort ends a launched supervisor that will not be needed.
+func (p *PendingSupervisor) Abort() {
+	p.order.Close() // it reads EOF without an order and exits
+	p.ready.Close()
+}
+
+// Start has the supervisor start container id and returns once the
+// container's process runs, or with the reason it could not start (a
+// *StartError).
+func (p *PendingSupervisor) Start(id string, opts SuperviseOptions) error {
+	defer p.ready.Close()
+	data, _ := json.Marshal(order{ID: id, Opts: opts})
+	_, err := p.order.Write(data)
+	p.order.Close()
 	if err != nil {
 		return fmt.Errorf("start container %s: supervisor: %w", shortID(id), err)
 	}
-	// The supervisor outlives us; we never wait for it (if we exit first,
-	// init adopts it).
-	cmd.Process.Release()
-	data, err := io.ReadAll(r)
-	if err != nil {
+	if data, err = io.ReadAll(p.ready); err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(id), err)
 	}
 	var rep startReport
@@ -108,8 +175,17 @@ func StartSupervisor(st *store.Store, id string, opts SuperviseOptions) error {
 	return nil
 }
 
-// Supervise is the supervisor's main: args are root, runroot, id and the
-// JSON SuperviseOptions. It returns the supervisor's own exit status.
+// StartSupervisor launches a supervisor and has it start container id.
+func StartSupervisor(st *store.Store, id string, opts SuperviseOptions) error {
+	p, err := LaunchSupervisor(st)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", shortID(id), err)
+	}
+	return p.Start(id, opts)
+}
+
+// Supervise is the supervisor's main: args are root and runroot; the
+// order comes on orderFd. It returns the supervisor's own exit status.
 func Supervise(args []string) int {
 	// Rootless: wait for the id maps StartInUserNS writes (a re-exec).
 	isolate.UserNSReady()
@@ -118,13 +194,22 @@ func Supervise(args []string) int {
 	// then wait for the container to exit.
 	closeInherited()
 	ready := os.NewFile(readyFd, "ready")
-	if len(args) != 4 {
+	if len(args) != 2 {
 		reportStart(ready, &StartError{Code: 125, Msg: "supervisor: bad arguments"})
 		return 125
 	}
-	var opts SuperviseOptions
-	if err := json.Unmarshal([]byte(args[3]), &opts); err != nil {
-		reportStart(ready, &StartError{Code: 125, Msg: "supervisor: bad options: " + err.Error()})
+	f := os.NewFile(orderFd, "order")
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err == nil && len(data) == 0 {
+		return 0 // aborted: the CLI had nothing to start after all
+	}
+	var o order
+	if err == nil {
+		err = json.Unmarshal(data, &o)
+	}
+	if err != nil {
+		reportStart(ready, &StartError{Code: 125, Msg: "supervisor: bad order: " + err.Error()})
 		return 125
 	}
 	signalIgnore()
@@ -134,7 +219,7 @@ func Supervise(args []string) int {
 		reportStart(ready, &StartError{Code: 125, Msg: err.Error()})
 		return 125
 	}
-	s := &supervisor{cs: cs, id: args[2], opts: opts, clients: map[*client]bool{}}
+	s := &supervisor{cs: cs, id: o.ID, opts: o.Opts, clients: map[*client]bool{}}
 	if err := s.start(); err != nil {
 		s.recordStartFailure(err)
 		reportStart(ready, err)
@@ -154,6 +239,9 @@ func reportStart(ready *os.File, err error) {
 	if err != nil {
 		rep.Code, rep.Msg = startCode(err), err.Error()
 	}
+	if killed := (*isolate.KilledError)(nil); errors.As(err, &killed) {
+		rep.Msg = "" // the container's exit status, not an engine error
+	}
 	data, _ := json.Marshal(rep)
 	ready.Write(data)
 	ready.Close()
@@ -169,6 +257,9 @@ func startCode(err error) int {
 		return 127
 	case errors.Is(err, isolate.ErrCannotInvoke):
 		return 126
+	}
+	if killed := (*isolate.KilledError)(nil); errors.As(err, &killed) {
+		return 128 + int(killed.Signal)
 	}
 	return 125
 }
@@ -191,16 +282,12 @@ func (s *supervisor) start() error {
 	if err := CanStart(rec); err != nil {
 		return err
 	}
-	s.rec = rec
-	if err := s.listen(); err != nil {
-		return err
-	}
+	s.rec, s.prev = rec, rec.State
+	s.selfStart, _ = ProcStartTime(os.Getpid())
 	if s.ports, err = publishPorts(rec); err != nil {
-		s.closeListener()
 		return err
 	}
 	if s.log, err = OpenLog(filepath.Join(s.cs.Dir(s.id), LogFile)); err != nil {
-		s.closeListener()
 		s.ports.close()
 		return fmt.Errorf("open container log: %w", err)
 	}
@@ -219,30 +306,37 @@ func (s *supervisor) start() error {
 		s.log.Close()
 		return err
 	}
-	pidStart, _ := ProcStartTime(s.proc.Pid)
-	selfStart, _ := ProcStartTime(os.Getpid())
-	_, err = s.cs.UpdateLocked(s.id, func(c *Container) error {
-		c.State.Status = StatusRunning
-		c.State.Pid = s.proc.Pid
-		c.State.PidStart = pidStart
-		c.State.SupervisorPid = os.Getpid()
-		c.State.SupervisorStart = selfStart
-		c.State.StartedAt = time.Now().UTC()
-		c.State.ExitCode = 0
-		c.State.Error = ""
-		c.State.OOMKilled = false
-		c.State.Ports = s.ports.bound()
-		return nil
-	})
-	if err != nil {
-		s.ports.close()
-		s.proc.Signal(syscall.SIGKILL)
-		s.proc.Wait()
-		isolate.Cleanup(s.ictr)
-		s.closeListener()
+	return nil
+}
+
+// prepared runs as soon as the container's process exists (isolate's
+// Prepare hook), so its work overlaps that process's start-up: the attach
+// socket, then the record marked running.
+func (s *supervisor) prepared(pid int) error {
+	if err := s.listen(); err != nil {
 		return err
 	}
-	return nil
+	return s.recordRunning(pid)
+}
+
+// recordRunning marks the record running with the container's process.
+// Until the start reports success, recordStartFailure can still take it
+// back. The lock is held since s.rec was read, so nobody changed it.
+func (s *supervisor) recordRunning(pid int) error {
+	pidStart, _ := ProcStartTime(pid)
+	st := &s.rec.State
+	st.Status = StatusRunning
+	st.Pid, st.PidStart = pid, pidStart
+	st.SupervisorPid, st.SupervisorStart = os.Getpid(), s.selfStart
+	st.StartedAt = time.Now().UTC()
+	st.ExitCode, st.Error, st.OOMKilled = 0, "", false
+	st.Ports = s.ports.bound()
+	return writeRecord(s.cs.recordPath(s.id), s.rec)
+}
+
+// ours says whether c's running state is the one recordRunning wrote.
+func (s *supervisor) ours(c *Container) bool {
+	return c.IsRunning() && c.State.SupervisorPid == os.Getpid() && c.State.SupervisorStart == s.selfStart
 }
 
 // recordStartFailure keeps the failure in the record as Docker does
@@ -258,14 +352,27 @@ func (s *supervisor) recordStartFailure(err error) {
 	}
 	defer l.Unlock()
 	cur, gerr := s.cs.Get(s.id)
-	if gerr != nil || cur.IsRunning() {
+	if gerr != nil || (cur.IsRunning() && !s.ours(cur)) {
 		return // another start won the race: its record stands
 	}
 	if cur.HostConfig.AutoRemove {
 		s.cs.RemoveLocked(s.id)
 		return
 	}
+	var killed *isolate.KilledError
 	s.cs.UpdateLocked(s.id, func(c *Container) error {
+		switch {
+		case errors.As(err, &killed) && s.ours(c):
+			// Shown running, then killed: an exit, as Docker has it.
+			c.State.Status = StatusExited
+			c.State.ExitCode = startCode(err)
+			c.State.FinishedAt = time.Now().UTC()
+			c.State.Pid, c.State.PidStart = 0, 0
+			c.State.SupervisorPid, c.State.SupervisorStart = 0, 0
+			return nil
+		case s.ours(c):
+			c.State = s.prev // recordRunning's, taken back
+		}
 		c.State.Error = err.Error()
 		c.State.ExitCode = startCode(err)
 		return nil
@@ -308,22 +415,32 @@ func (s *supervisor) closeListener() {
 func (s *supervisor) run() {
 	go s.accept()
 	status, werr := s.proc.Wait()
+	// The cgroup goes while the output drains and, with --rm, while the
+	// container's files go; but before an exit is recorded, after which
+	// a new start may make the same cgroup again.
+	cleaned := make(chan struct{})
+	go func() {
+		isolate.Cleanup(s.ictr)
+		close(cleaned)
+	}()
 	s.ports.close()
 	s.drain()
-	isolate.Cleanup(s.ictr)
 	s.log.Close()
 	// With --rm the record goes away once the client has the exit code,
 	// so it is not written first (one atomic write fewer per run --rm).
 	autoRemove := s.rec.HostConfig.AutoRemove
 	if !autoRemove {
+		<-cleaned
 		s.recordExit(status, werr)
 	}
 	if s.opts.Attached {
 		s.waitFirstClient(30 * time.Second)
 	}
 	if autoRemove && s.cs.Remove(s.id) != nil {
+		<-cleaned
 		s.recordExit(status, werr)
 	}
+	<-cleaned
 	s.finish(status.Code)
 }
 

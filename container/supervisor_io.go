@@ -21,6 +21,10 @@ type supervisor struct {
 	id   string
 	opts SuperviseOptions
 	rec  *Container // as read at start
+	prev State      // rec's state before this start
+	// selfStart is this process's start time: with its pid it marks the
+	// records it wrote.
+	selfStart uint64
 
 	ictr  *isolate.Container
 	proc  *isolate.Process
@@ -87,7 +91,7 @@ func signalIgnore() {
 // spawn starts the container's process with pipes, or a pty with -t, and
 // starts relaying its output.
 func (s *supervisor) spawn() error {
-	ictr, err := isolateContainer(s.cs, s.rec)
+	ictr, err := isolateContainer(s.cs, s.rec, s.prepared)
 	if err != nil {
 		return err
 	}

@@ -8,24 +8,18 @@ import (
 )
 
 // isolateContainer is what the supervisor hands isolate: the record's OCI
-// spec and its overlay rootfs. The mount point and overlay dirs are made
-// again here because a reboot wipes the runtime dir between runs.
-func isolateContainer(cs *Store, c *Container) (*isolate.Container, error) {
-	spec, err := BuildSpec(c, nil)
+// spec and its overlay rootfs. The files and directories the spec names
+// are made in isolate's Prepare hook, while the container's process starts
+// up, instead of before it; then started(pid) runs there too.
+func isolateContainer(cs *Store, c *Container, started func(pid int) error) (*isolate.Container, error) {
+	spec, err := newSpec(c)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{c.Rootfs.MergedDir, c.Rootfs.UpperDir, c.Rootfs.WorkDir} {
-		if d == "" {
-			continue
-		}
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
-		}
-	}
 	ic := &isolate.Container{
-		ID:       c.ID,
-		Spec:     spec,
+		ID:   c.ID,
+		Spec: spec,
+		// Made by what needs it (a rootless network tool's pid file).
 		StateDir: filepath.Join(cs.RunDir(c.ID), "isolate"),
 	}
 	if len(c.Rootfs.LowerDirs) > 0 {
@@ -34,5 +28,29 @@ func isolateContainer(cs *Store, c *Container) (*isolate.Container, error) {
 	if err := RootlessNetwork(c, spec, ic.StateDir); err != nil {
 		return nil, err
 	}
-	return ic, os.MkdirAll(ic.StateDir, 0o700)
+	ic.Prepare = func(pid int) error {
+		if err := prepareFiles(c); err != nil {
+			return err
+		}
+		return started(pid)
+	}
+	return ic, nil
+}
+
+// prepareFiles writes the /etc files and makes the rootfs's mount point
+// and overlay dirs: at every start, since a reboot wipes the runtime dir,
+// the host's resolv.conf may have changed, and create leaves the overlay
+// dirs to the first start.
+func prepareFiles(c *Container) error {
+	if c.HostsPath != "" {
+		if err := WriteUserdata(c); err != nil {
+			return err
+		}
+	}
+	if c.Rootfs.MergedDir != "" {
+		if err := os.MkdirAll(c.Rootfs.MergedDir, 0o700); err != nil {
+			return err
+		}
+	}
+	return PrepareRootfs(c)
 }

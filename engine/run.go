@@ -56,18 +56,25 @@ func (e *Engine) Run(ctx context.Context, o RunOptions) error {
 	} else if len(o.Attach) > 0 {
 		return store.Invalid("Conflicting options: -a and -d")
 	}
-	c, err := e.Create(ctx, o.Create)
+	// The supervisor, a new process, starts up while the container is
+	// created: a few ms a run does not wait for.
+	sup, err := container.LaunchSupervisor(e.Store)
 	if err != nil {
 		return err
 	}
+	c, err := e.Create(ctx, o.Create)
+	if err != nil {
+		sup.Abort()
+		return err
+	}
 	if o.Detach {
-		if err := e.startSupervisor(c, false); err != nil {
+		if err := e.startSupervisor(sup, c, false); err != nil {
 			return err
 		}
 		fmt.Fprintln(e.Stdout, c.ID)
 		return nil
 	}
-	return e.startAttached(c, c.Config.AttachStdin, c.Config.AttachStdout, c.Config.AttachStderr, o.AttachFlags)
+	return e.startAttached(sup, c, c.Config.AttachStdin, c.Config.AttachStdout, c.Config.AttachStderr, o.AttachFlags)
 }
 
 // attachStreams reads -a as Docker does: without it, stdout and stderr
@@ -91,28 +98,38 @@ func attachStreams(list []string, openStdin bool) (in, out, errs bool, err error
 	return in, out, errs, nil
 }
 
-// startSupervisor starts c, turning a failure inside the container into
-// Docker's exit codes (126, 127).
-func (e *Engine) startSupervisor(c *container.Container, attached bool) error {
+// startSupervisor starts c with sup, a launched supervisor (nil: launch
+// one now), turning a failure inside the container into Docker's exit
+// codes (126, 127).
+func (e *Engine) startSupervisor(sup *container.PendingSupervisor, c *container.Container, attached bool) error {
 	opts := container.SuperviseOptions{Attached: attached}
 	if c.Config.Tty && attached {
 		opts.Rows, opts.Cols = termSize()
 	}
-	err := container.StartSupervisor(e.Store, c.ID, opts)
+	var err error
+	if sup != nil {
+		err = sup.Start(c.ID, opts)
+	} else {
+		err = container.StartSupervisor(e.Store, c.ID, opts)
+	}
 	var se *container.StartError
+	if errors.As(err, &se) && se.Code > 128 && se.Msg == "" && !attached {
+		return nil // killed just as it started: it ran, and has exited
+	}
 	if errors.As(err, &se) && se.Code != 125 {
 		return &ExitError{Code: se.Code, Message: se.Msg}
 	}
 	return err
 }
 
-// startAttached starts c and streams it until it exits.
-func (e *Engine) startAttached(c *container.Container, in, out, errs bool, f AttachFlags) error {
+// startAttached starts c (with sup, as startSupervisor) and streams it
+// until it exits.
+func (e *Engine) startAttached(sup *container.PendingSupervisor, c *container.Container, in, out, errs bool, f AttachFlags) error {
 	// Signals that arrive while the container starts are forwarded once
 	// it runs, not lost and not fatal to us.
 	p := e.prepareAttach(c, in, out, errs, f)
 	defer p.stop()
-	if err := e.startSupervisor(c, true); err != nil {
+	if err := e.startSupervisor(sup, c, true); err != nil {
 		return err
 	}
 	return p.run(e.Store, c.ID)
@@ -321,10 +338,10 @@ func (e *Engine) Start(refs []string, o StartOptions) error {
 			if in && c.Config.Tty && !isTerminal(o.Stdin) {
 				return store.Invalid("the input device is not a TTY")
 			}
-			return e.startAttached(c, in, true, true, o.AttachFlags)
+			return e.startAttached(nil, c, in, true, true, o.AttachFlags)
 		}
 		if !c.IsRunning() {
-			if err := e.startSupervisor(c, false); err != nil {
+			if err := e.startSupervisor(nil, c, false); err != nil {
 				fmt.Fprintf(e.Stderr, "Error: %v\n", err)
 				failed = append(failed, ref)
 				continue
@@ -353,10 +370,10 @@ func (e *Engine) Attach(ref string, o AttachOptions) error {
 	}
 	c, err := e.LookupContainer(ref)
 	if err != nil {
-		return err
+		return &ExitError{Code: 1, Message: err.Error()} // Docker's attach exits 1
 	}
-	if !c.IsRunning() {
-		return store.Conflict("You cannot attach to a stopped container, start it first")
+	if err := attachRefusal(c); err != nil {
+		return err
 	}
 	in := !o.NoStdin && c.Config.OpenStdin
 	if in && c.Config.Tty && !isTerminal(o.Stdin) {
@@ -579,7 +596,7 @@ func (e *Engine) Restart(refs []string, o StopOptions) error {
 		if err := container.CanStart(c); err != nil {
 			return err
 		}
-		return e.startSupervisor(c, false)
+		return e.startSupervisor(nil, c, false)
 	})
 }
 
@@ -603,8 +620,8 @@ func (e *Engine) Exec(ref string, args []string, o ExecOptions) error {
 	if err != nil {
 		return &ExitError{Code: 1, Message: err.Error()}
 	}
-	if !c.IsRunning() {
-		return execNotRunning(c.ID)
+	if err := execRefusal(ref, c); err != nil {
+		return err
 	}
 	if o.Interactive && o.Tty && !o.Detach && !isTerminal(o.Stdin) {
 		return &ExitError{Code: 1, Message: "the input device is not a TTY"}

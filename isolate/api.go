@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 
@@ -19,6 +20,17 @@ var (
 	ErrCannotInvoke    = errors.New("command cannot be invoked")
 )
 
+// KilledError is a start whose init stage was killed by a signal before it
+// could exec the container's process. The caller may already have shown
+// the container as running (Prepare), so a user's kill in that window is
+// the container's exit with 128+signal, as Docker reports it, not an
+// engine failure.
+type KilledError struct{ Signal syscall.Signal }
+
+func (e *KilledError) Error() string {
+	return fmt.Sprintf("container init killed by %v before exec", e.Signal)
+}
+
 // Container is what Start needs: an OCI spec and, optionally, the overlay
 // that becomes its root filesystem.
 type Container struct {
@@ -28,6 +40,11 @@ type Container struct {
 	// mount namespace (so it never shows up in the host's mount table).
 	Rootfs   *specs.Mount
 	StateDir string // private runtime dir for isolate's files
+	// Prepare, when set, runs once the container's process exists (pid)
+	// but before it is told to set the container up: the mount sources
+	// and directories the spec names can be made here, while the new
+	// process starts up, instead of before it.
+	Prepare func(pid int) error
 }
 
 // Stdio are the container process's standard streams; nil means /dev/null.

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,19 +112,41 @@ func cgroupFor(c *Container) *cgroup {
 		return &cgroup{v2: true, dirs: map[string]string{"": filepath.Join(base, rel)}}
 	}
 	g := &cgroup{dirs: map[string]string{}}
+	for _, name := range v1Hierarchies() {
+		g.dirs[name] = filepath.Join(cgroupRoot, name, rel)
+	}
+	return g
+}
+
+// v1Hierarchies names the v1 hierarchies mounted under cgroupRoot. They
+// do not change while we run, and a supervisor asks at start and twice at
+// the end: found once per process (per cgroupRoot, which tests change).
+func v1Hierarchies() []string {
+	v1Cache.Lock()
+	defer v1Cache.Unlock()
+	if v1Cache.root == cgroupRoot {
+		return v1Cache.names
+	}
+	var names []string
 	entries, _ := os.ReadDir(cgroupRoot)
 	for _, e := range entries {
 		if !e.IsDir() { // cpu -> cpu,cpuacct style symlinks name the same mount
 			continue
 		}
-		dir := filepath.Join(cgroupRoot, e.Name())
 		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
+		if unix.Statfs(filepath.Join(cgroupRoot, e.Name()), &st) != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
 			continue
 		}
-		g.dirs[e.Name()] = filepath.Join(dir, rel)
+		names = append(names, e.Name())
 	}
-	return g
+	v1Cache.root, v1Cache.names = cgroupRoot, names
+	return names
+}
+
+var v1Cache struct {
+	sync.Mutex
+	root  string
+	names []string
 }
 
 // hasLimits says whether res asks for anything only a cgroup can enforce
@@ -139,8 +163,9 @@ func hasLimits(res *specs.LinuxResources) bool {
 		(res.Pids != nil && pos(res.Pids.Limit))
 }
 
-// create makes the directories and applies res.
-func (g *cgroup) create(res *specs.LinuxResources) error {
+// create makes the directories, ready to take tasks; apply sets the
+// limits once the container's first process is inside (see start).
+func (g *cgroup) create() error {
 	for name, dir := range g.dirs {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
@@ -153,6 +178,13 @@ func (g *cgroup) create(res *specs.LinuxResources) error {
 	}
 	if g.v2 {
 		enableControllers(g.dirs[""])
+	}
+	return nil
+}
+
+// apply sets res on the cgroup's directories.
+func (g *cgroup) apply(res *specs.LinuxResources) error {
+	if g.v2 {
 		if err := g.applyV2(res); err != nil {
 			return err
 		}
@@ -398,6 +430,64 @@ func (g *cgroup) join(pid int) error {
 	return nil
 }
 
+// Moving a process into a cgroup (cgroup.procs) takes the kernel's
+// threadgroup lock for writing, which waits for an RCU grace period: 10-30
+// ms on a busy host, on the critical path of every start. So the
+// container's process is never moved. On v2 it is cloned into the cgroup
+// (startV2, CLONE_INTO_CGROUP); on v1 the init stage's thread moves itself
+// (enterV1), which needs no such lock, and execve's from there.
+
+// v1Dirs lists g's directories for enterV1 (none on v2).
+func (g *cgroup) v1Dirs() []string {
+	if g.v2 {
+		return nil
+	}
+	dirs := make([]string, 0, len(g.dirs))
+	for _, d := range g.dirs {
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+// enterV1 moves the calling thread (only: 0 in "tasks") into each of the
+// v1 cgroup dirs; what it execve's or forks from there stays in them.
+func enterV1(dirs []string) error {
+	for _, dir := range dirs {
+		if err := writeCg(dir, "tasks", "0"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startThenJoin starts cmd and moves it into g: the slow way.
+func startThenJoin(g *cgroup, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return g.join(cmd.Process.Pid)
+}
+
+// startV2 clones cmd straight into the v2 cgroup, or failing that starts
+// it and moves it there.
+func (g *cgroup) startV2(cmd *exec.Cmd) error {
+	dir, err := os.Open(g.dirs[""])
+	if err != nil {
+		return fmt.Errorf("container cgroup: %w", err)
+	}
+	defer dir.Close()
+	attr := cmd.SysProcAttr
+	attr.UseCgroupFD, attr.CgroupFD = true, int(dir.Fd())
+	if cmd.Start() == nil {
+		return nil
+	}
+	// A kernel before 5.7 (no clone3), or a seccomp profile around us
+	// that refuses clone3 (Docker's does): start it, then move it. A
+	// failed Start may be tried again; it closed none of our files.
+	attr.UseCgroupFD, attr.CgroupFD = false, 0
+	return startThenJoin(g, cmd)
+}
+
 // openProcs opens the cgroup.procs files of g (none for a nil g).
 func (g *cgroup) openProcs() ([]*os.File, error) {
 	if g == nil {
@@ -443,9 +533,6 @@ func (g *cgroup) destroy() error {
 	g.thaw() // a paused container's tasks die only once thawed (freezer.go)
 	var errs []error
 	for _, dir := range g.dirs {
-		if _, err := os.Stat(dir); os.IsNotExist(err) {
-			continue
-		}
 		if err := rmCgroup(dir); err != nil {
 			errs = append(errs, err)
 		}
@@ -453,18 +540,24 @@ func (g *cgroup) destroy() error {
 	return errors.Join(errs...)
 }
 
+// rmCgroup removes dir, killing what is still in it. Usually nothing is:
+// the container's init has exited and its PID namespace with it, so the
+// first rmdir succeeds (a plain rmdir: os.Remove would try unlink first).
 func rmCgroup(dir string) error {
 	var err error
 	for range 50 {
+		if err = unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
 		if data, rerr := os.ReadFile(filepath.Join(dir, "cgroup.procs")); rerr == nil {
 			for f := range strings.FieldsSeq(string(data)) {
 				if pid, _ := strconv.Atoi(f); pid > 0 {
 					syscall.Kill(pid, syscall.SIGKILL)
 				}
 			}
-		}
-		if err = os.Remove(dir); err == nil || os.IsNotExist(err) {
-			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

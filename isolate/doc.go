@@ -4,9 +4,11 @@
 // effect a small OCI runtime and imports nothing of skiff's.
 //
 // Start re-executes the binary (/proc/self/exe InitArg) with clone flags
-// for the spec's namespaces; the parent writes id maps and cgroup
-// membership, then sends the spec over a pipe; the child (Init, on one
-// locked thread) builds the root filesystem, pivots into it, sets up
+// for the spec's namespaces (and, on cgroup v2, into its cgroup); while the
+// child starts up, the parent writes id maps, makes the cgroup and sets its
+// limits, runs the caller's Prepare hook, then sends the spec over a pipe;
+// the child (Init, on one locked thread) enters its v1 cgroups, builds the
+// root filesystem, pivots into it, sets up
 // hostname, loopback, rlimits, and finally credentials, capabilities and
 // seccomp on the thread that calls execve. Errors come back over a
 // close-on-exec pipe, so Start returns once execve succeeded. Exec (exec.go)

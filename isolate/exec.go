@@ -31,7 +31,8 @@ import (
 //     credentials, capabilities and seccomp as Init does. Joining the mount
 //     namespace last, in the stage, means the binary itself is found in the
 //     host's mount namespace, whatever the container did to its /proc.
-//   - Its cgroup is joined by us (writing its pid) before it proceeds.
+//   - Its cgroup is joined before it proceeds: on v1 by the stage's thread
+//     itself, first thing; on v2 by us, writing its pid.
 //
 // No cgo, one static binary, and it works the same rootless.
 
@@ -62,8 +63,13 @@ func Exec(c *Container, initPid int, proc *specs.Process, stdio Stdio) (*Process
 	spec.Process = execProcess(proc, c.Spec.Process)
 	cfg := &stageConfig{Mode: modeExec, Spec: &spec, Rootless: Rootless()}
 	attr := &syscall.SysProcAttr{Setsid: true}
-	procs, err := cgroupFor(c).openProcs()
-	if err != nil {
+	// On v1 the stage's thread enters the cgroup itself, which costs no
+	// RCU grace period (cgroup.go); on v2 we write its pid.
+	var procs []*os.File
+	cg := cgroupFor(c)
+	if cg != nil && !cg.v2 {
+		cfg.CgroupDirs = cg.v1Dirs()
+	} else if procs, err = cg.openProcs(); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -90,7 +96,7 @@ func Exec(c *Container, initPid int, proc *specs.Process, stdio Stdio) (*Process
 			ch <- result{err: err}
 			return
 		}
-		cmd, console, err := launch(cfg, attr, stdio, []*os.File{mntns}, setup)
+		cmd, console, err := launch(cfg, attr, stdio, []*os.File{mntns}, hooks{setup: setup})
 		if err != nil {
 			ch <- result{err: err}
 			return

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -36,11 +35,9 @@ func Init() {
 	if cfg.ReexecForCaps && !hasEnv(reexecEnv) {
 		reexecWithConfig(raw)
 	}
-	var filter []syscall.SockFilter
-	if cfg.Spec.Linux != nil {
-		if filter, err = compileSeccomp(cfg.Spec.Linux.Seccomp); err != nil {
-			fail(err)
-		}
+	filter, err := cfg.seccompFilter()
+	if err != nil {
+		fail(err)
 	}
 	var exe *execTarget
 	if cfg.Mode == modeExec {
@@ -100,7 +97,7 @@ func reexecWithConfig(raw []byte) {
 		_, err = unix.FcntlInt(syncFd, unix.F_SETFD, 0)
 	}
 	if err == nil {
-		err = unix.Exec("/proc/self/exe", []string{os.Args[0], InitArg}, []string{reexecEnv})
+		err = unix.Exec("/proc/self/exe", []string{os.Args[0], InitArg}, []string{reexecEnv, "GOMAXPROCS=1"})
 	}
 	fail(fmt.Errorf("re-exec in user namespace: %w", err))
 }
@@ -111,6 +108,9 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 	spec := cfg.Spec
 	if err := joinNamespaces(spec); err != nil {
 		return nil, err
+	}
+	if err := enterV1(cfg.CgroupDirs); err != nil {
+		return nil, fmt.Errorf("join cgroup: %w", err)
 	}
 	if cfg.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
@@ -157,6 +157,10 @@ func prepareInit(cfg *stageConfig) (*execTarget, error) {
 // prepareExec readies a process joining a running container: it is
 // already in its other namespaces and its cgroup (see exec.go).
 func prepareExec(cfg *stageConfig) (*execTarget, error) {
+	// Through the host's /sys/fs/cgroup, before the mount namespace changes.
+	if err := enterV1(cfg.CgroupDirs); err != nil {
+		return nil, fmt.Errorf("join cgroup: %w", err)
+	}
 	if err := joinMountNS(); err != nil {
 		return nil, err
 	}

@@ -1,11 +1,13 @@
 package isolate
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -13,7 +15,7 @@ import (
 
 // The parent and the re-executed stage talk over two pipes: the parent
 // writes one stageConfig (JSON) on fd 3 and closes it — which is also the
-// child's signal that id maps and cgroup membership are in place — and the
+// child's signal that id maps and the cgroup are in place — and the
 // child reports a failure as one stageError on fd 4, which is close-on-exec,
 // so EOF without data means execve succeeded.
 const (
@@ -35,9 +37,14 @@ type stageConfig struct {
 	// id map yet, so its execve dropped all capabilities; it must execve once
 	// more, now as root of the mapped namespace.
 	ReexecForCaps bool `json:",omitempty"`
-	// NewCgroupNS: unshare the cgroup namespace after the parent has moved
-	// the child into its cgroup (cgroup v1 cannot clone into a cgroup).
+	// NewCgroupNS: unshare the cgroup namespace once in the cgroup (cloned
+	// into it on v2; on v1 the child enters CgroupDirs first), so the
+	// namespace is rooted there.
 	NewCgroupNS bool `json:",omitempty"`
+	// CgroupDirs: the v1 cgroup directories the child's thread enters
+	// first (before it unshares the cgroup namespace, or, for exec, joins
+	// the container's mount namespace): cgroup.go's enterV1.
+	CgroupDirs []string `json:",omitempty"`
 	// Rootless: inside a user namespace without host root (bind device
 	// nodes instead of mknod, tolerate locked mount flags).
 	Rootless bool `json:",omitempty"`
@@ -50,7 +57,56 @@ type stageConfig struct {
 	// FuseFd: /dev/fuse, opened by the parent (the container's device
 	// cgroup refuses the open) for a fuse-overlayfs rootfs (rootfs_driver.go).
 	FuseFd int `json:",omitempty"`
+	// Seccomp is the spec's profile compiled to BPF by the parent (which
+	// then sends the spec without it): while the child starts up, rather
+	// than after, and a tenth of the JSON for the child to decode.
+	Seccomp []byte `json:",omitempty"`
 }
+
+// compileSeccomp moves the spec's seccomp profile, compiled, into
+// cfg.Seccomp; cfg.Spec becomes a copy without it (the caller's spec is
+// left alone).
+func (cfg *stageConfig) compileSeccomp() error {
+	if cfg.Spec.Linux == nil || cfg.Spec.Linux.Seccomp == nil {
+		return nil
+	}
+	filter, err := compileSeccomp(cfg.Spec.Linux.Seccomp)
+	if err != nil {
+		return err
+	}
+	spec, linux := *cfg.Spec, *cfg.Spec.Linux
+	linux.Seccomp = nil
+	spec.Linux = &linux
+	cfg.Spec = &spec
+	cfg.Seccomp = make([]byte, 0, 8*len(filter))
+	for _, f := range filter {
+		cfg.Seccomp = binary.NativeEndian.AppendUint16(cfg.Seccomp, f.Code)
+		cfg.Seccomp = append(cfg.Seccomp, f.Jt, f.Jf)
+		cfg.Seccomp = binary.NativeEndian.AppendUint32(cfg.Seccomp, f.K)
+	}
+	return nil
+}
+
+// seccompFilter is the filter the parent compiled, or the spec's profile
+// compiled here.
+func (cfg *stageConfig) seccompFilter() ([]syscall.SockFilter, error) {
+	if cfg.Seccomp == nil {
+		if cfg.Spec.Linux == nil {
+			return nil, nil
+		}
+		return compileSeccomp(cfg.Spec.Linux.Seccomp)
+	}
+	filter := make([]syscall.SockFilter, 0, len(cfg.Seccomp)/8)
+	for b := cfg.Seccomp; len(b) >= 8; b = b[8:] {
+		filter = append(filter, syscall.SockFilter{
+			Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:]),
+		})
+	}
+	return filter, nil
+}
+
+// errDiedBeforeExec: the init stage closed the sync pipe without a word.
+var errDiedBeforeExec = errors.New("container init exited before exec (see its stderr)")
 
 type stageError struct {
 	Kind string // "notfound", "cannot", or "" for any other failure
@@ -67,7 +123,7 @@ func readStageError(r io.Reader) error {
 		return fmt.Errorf("read from container init: %w", err)
 	}
 	if len(data) == 0 {
-		return errors.New("container init exited before exec (see its stderr)")
+		return errDiedBeforeExec
 	}
 	if data = data[1:]; len(data) == 0 { // only the "about to execve" marker
 		return nil

@@ -16,8 +16,8 @@ import (
 
 // cloneFlags are the namespaces created by clone when the spec lists them
 // without a path. The cgroup namespace is unshared later by the child, once
-// the parent has moved it into its cgroup (so the namespace is rooted
-// there); namespaces with a path are joined by the child (setns).
+// it is in its cgroup (so the namespace is rooted there); namespaces with a
+// path are joined by the child (setns).
 var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.PIDNamespace:     unix.CLONE_NEWPID,
 	specs.NetworkNamespace: unix.CLONE_NEWNET,
@@ -49,25 +49,42 @@ func Start(c *Container, stdio Stdio) (*Process, error) {
 		_, why := CgroupsAvailable()
 		return nil, fmt.Errorf("resource limits need a cgroup: %s", why)
 	}
-	if cg != nil {
-		if err := cg.create(spec.Linux.Resources); err != nil {
+	// A v2 cgroup must exist before the clone; v1 cgroups are made while
+	// the child starts up, and its thread enters them (cgroup.go).
+	var h hooks
+	if cg != nil && cg.v2 {
+		if err := cg.create(); err != nil {
 			cg.destroy()
 			return nil, err
 		}
+		h.start = cg.startV2
 	}
-	setup := func(pid int) error {
+	h.setup = func(pid int) error {
 		if cfg.ReexecForCaps {
 			if err := newIDMap(pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings); err != nil {
 				return err
 			}
 		}
 		if cg != nil {
-			return cg.join(pid)
+			if !cg.v2 {
+				if err := cg.create(); err != nil {
+					return err
+				}
+				cfg.CgroupDirs = cg.v1Dirs()
+			}
+			// The limits come before the child has its config, so before
+			// it enters the v1 cgroup, and after Start opened what it needs.
+			if err := cg.apply(spec.Linux.Resources); err != nil {
+				return err
+			}
+		}
+		if c.Prepare != nil {
+			return c.Prepare(pid)
 		}
 		return nil
 	}
 	extra := openFuse(cfg)
-	cmd, console, err := launch(cfg, attr, stdio, extra, setup)
+	cmd, console, err := launch(cfg, attr, stdio, extra, h)
 	closeFiles(extra)
 	if err != nil {
 		if cg != nil {
@@ -210,12 +227,20 @@ func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 	return nil
 }
 
+// hooks are what a caller of launch does to the child: start starts it
+// (nil: cmd.Start), setup acts on it (id maps, cgroup) before it gets its
+// config (nil: nothing).
+type hooks struct {
+	start func(*exec.Cmd) error
+	setup func(pid int) error
+}
+
 // launch re-executes this binary as a stage with attr (and extra files
-// from fd 5 on), lets setup act on the child (id maps, cgroup) before
-// sending it cfg, and waits until the child has execve'd or reported why it
-// could not. For a process with a terminal it also returns the pty master
-// the child allocated (console.go).
-func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, *os.File, error) {
+// from fd 5 on), lets h.setup act on the child before sending it cfg, and
+// waits until the child has execve'd or reported why it could not. For a
+// process with a terminal it also returns the pty master the child
+// allocated (console.go).
+func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, h hooks) (*exec.Cmd, *os.File, error) {
 	var console *consoleSocket
 	if cfg.Spec.Process.Terminal {
 		if stdio != (Stdio{}) {
@@ -229,7 +254,7 @@ func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*o
 		cfg.ConsoleFd = configFd + 2 + len(extra)
 		extra = append(extra[:len(extra):len(extra)], console.child)
 	}
-	cmd, err := launchStage(cfg, attr, stdio, extra, setup)
+	cmd, err := launchStage(cfg, attr, stdio, extra, h)
 	if err != nil || console == nil {
 		return cmd, nil, err
 	}
@@ -243,7 +268,7 @@ func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*o
 }
 
 // launchStage is launch without the terminal.
-func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, setup func(pid int) error) (*exec.Cmd, error) {
+func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, h hooks) (*exec.Cmd, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -256,7 +281,10 @@ func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra
 	}
 	defer syncR.Close()
 	cmd := exec.Command("/proc/self/exe", InitArg)
-	cmd.Env = []string{}
+	// The stage runs on one thread until it execs: one P saves the Go
+	// runtime's idle spinning on others. The container gets the spec's
+	// environment, not this one.
+	cmd.Env = []string{"GOMAXPROCS=1"}
 	if stdio.Stdin != nil {
 		cmd.Stdin = stdio.Stdin
 	}
@@ -268,21 +296,31 @@ func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra
 	}
 	cmd.ExtraFiles = append([]*os.File{cfgR, syncW}, extra...)
 	cmd.SysProcAttr = attr
-	err = cmd.Start()
+	if h.start != nil {
+		err = h.start(cmd)
+	} else {
+		err = cmd.Start()
+	}
 	cfgR.Close()
 	syncW.Close()
 	if err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	abort := func(err error) (*exec.Cmd, error) {
-		cmd.Process.Kill()
+		cmd.Process.Kill() // a no-op on a child that already died
 		cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && errors.Is(err, errDiedBeforeExec) {
+			return nil, &KilledError{Signal: ws.Signal()}
+		}
 		return nil, err
 	}
-	if setup != nil {
-		if err := setup(cmd.Process.Pid); err != nil {
+	if h.setup != nil {
+		if err := h.setup(cmd.Process.Pid); err != nil {
 			return abort(err)
 		}
+	}
+	if err := cfg.compileSeccomp(); err != nil {
+		return abort(err)
 	}
 	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
 		return abort(fmt.Errorf("send config to container init: %w", readStageErrorOr(syncR, err)))
