@@ -23,6 +23,9 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/isolate"
 	"github.com/skiff-dev/skiff/store"
@@ -184,11 +187,18 @@ func StartSupervisor(st *store.Store, id string, opts SuperviseOptions) error {
 	return p.Start(id, opts)
 }
 
+// supervisorComm is the supervisor's process name, NUL-terminated (the
+// kernel keeps 15 bytes: "skiff-superviso").
+var supervisorComm = []byte("skiff-supervisor\x00")
+
 // Supervise is the supervisor's main: args are root and runroot; the
 // order comes on orderFd. It returns the supervisor's own exit status.
 func Supervise(args []string) int {
 	// Rootless: wait for the id maps StartInUserNS writes (a re-exec).
 	isolate.UserNSReady()
+	// Re-exec'd through /proc/self/exe, the kernel names us "exe" in top
+	// and /proc/<pid>/comm; argv[0] names us only in ps -f.
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&supervisorComm[0])), 0, 0, 0)
 	// Nothing the caller's caller left open may leak into the container,
 	// the ready pipe least of all: the CLI reads it to EOF, which would
 	// then wait for the container to exit.
