@@ -42,7 +42,7 @@ func main() {
 	flag.BoolVar(&cfg.withDocker, "with-docker", false, "also measure docker 20.10 (docker.io, installed when missing) through a private dockerd")
 	flag.StringVar(&cfg.out, "out", "docs", "directory for benchmarks.md and benchmarks.json")
 	flag.StringVar(&cfg.only, "only", "", "comma-separated case ids to run (run,create,ps,pull,rund,rss,build), merged into --out's benchmarks.json; default all")
-	flag.DurationVar(&settle, "settle", 300*time.Millisecond, "pause before each measured run, so one engine's asynchronous teardown is not charged to the next")
+	flag.DurationVar(&settle, "settle", 300*time.Millisecond, "least pause before each measured run, after which the bench also waits (up to 15 s) for the CPUs to be nearly idle, so one engine's asynchronous teardown is not charged to the next; 0 turns both off")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp directory")
 	flag.StringVar(&cfg.render, "render", "", "only rewrite the markdown (and json) in --out from this benchmarks.json")
 	flag.Parse()

@@ -35,11 +35,35 @@ func failed(err error) *stat { return &stat{Error: err.Error()} }
 // of the case (e.g. create, start -a).
 type trial func() ([]float64, error)
 
-// settle is the pause before each trial: engines tear down asynchronously
-// (podman's cleanup process, the kernel's namespace and cgroup teardown,
-// dockerd's shim exit), and without a pause that work lands on whichever
-// engine's trial runs next.
+// settle is the least pause before each trial: engines tear down
+// asynchronously (podman's conmon and `podman container cleanup` per
+// container, dockerd's shims, the kernel's namespace and cgroup teardown),
+// and that work would land on whichever engine's trial runs next. After
+// the pause, quiesce waits (up to quietMax) until the CPUs are nearly idle.
 var settle time.Duration
+
+const (
+	quietBusy = 0.15             // busy fraction of all CPUs that counts as quiet
+	quietMax  = 15 * time.Second // give up waiting: the machine is busy anyway
+)
+
+// quiesce sleeps settle, then until the CPUs were less than quietBusy
+// busy over a 100 ms window, or quietMax passed.
+func quiesce() {
+	if settle <= 0 {
+		return
+	}
+	time.Sleep(settle)
+	deadline := time.Now().Add(quietMax)
+	for time.Now().Before(deadline) {
+		b0, t0, ok0 := cpuTimes()
+		time.Sleep(100 * time.Millisecond)
+		b1, t1, ok1 := cpuTimes()
+		if !ok0 || !ok1 || t1 <= t0 || float64(b1-b0)/float64(t1-t0) < quietBusy {
+			return
+		}
+	}
+}
 
 // interleave runs each trial once as a warm-up, then n rounds of A B A B,
 // so a change of load on the machine hits every engine alike. A trial that
@@ -55,7 +79,7 @@ func interleave(n, metrics int, trials ...trial) ([][]*stat, []error) {
 			if errs[i] != nil {
 				continue
 			}
-			time.Sleep(settle)
+			quiesce()
 			v, err := t()
 			if err != nil {
 				errs[i] = err
