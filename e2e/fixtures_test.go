@@ -91,24 +91,35 @@ For more examples and ideas, visit:
 
 // buildHello compiles the hello-world binary (static, no cgo).
 func buildHello() ([]byte, error) {
-	src := filepath.Join(baseDir, "hello-src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return nil, err
-	}
 	prog := fmt.Sprintf("package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(%q) }\n", helloText)
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(prog), 0o644); err != nil {
+	bin, err := buildProgram("hello", prog)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module hello\n\ngo 1.21\n"), 0o644); err != nil {
-		return nil, err
+	return os.ReadFile(bin)
+}
+
+// buildProgram compiles a one-file Go program (static, no cgo) into
+// baseDir/NAME-src/NAME, world-executable (rootless users may bind it), and
+// returns its path.
+func buildProgram(name, prog string) (string, error) {
+	src := filepath.Join(baseDir, name+"-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", "hello", ".")
+	for file, body := range map[string]string{"main.go": prog, "go.mod": "module " + name + "\n\ngo 1.21\n"} {
+		if err := os.WriteFile(filepath.Join(src, file), []byte(body), 0o644); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", name, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build hello: %v\n%s", err, out)
+		return "", fmt.Errorf("build %s: %v\n%s", name, err, out)
 	}
-	return os.ReadFile(filepath.Join(src, "hello"))
+	bin := filepath.Join(src, name)
+	return bin, os.Chmod(bin, 0o755)
 }
 
 const (

@@ -496,7 +496,14 @@ var modes = []string{"root", "skiffsub", "skiffnosub"}
 // without, each in its own fresh env, in parallel.
 func forEachMode(t *testing.T, fn func(t *testing.T, env *Env)) {
 	t.Helper()
-	for _, m := range modes {
+	forModes(t, modes, fn)
+}
+
+// forModes runs fn as each of the users ms names, each in its own fresh env,
+// in parallel.
+func forModes(t *testing.T, ms []string, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	for _, m := range ms {
 		t.Run(m, func(t *testing.T) {
 			t.Parallel()
 			fn(t, newEnvAs(t, users[m]))

@@ -6,6 +6,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,7 +140,7 @@ func TestRunNetworkOptions(t *testing.T) {
 		if env.Mode != "root" {
 			want = "eth0 lo|lo|tap0 lo"
 		}
-		if out := env.mustRun("run", "--rm", "busybox", "ls", "/sys/class/net"); !contains(strings.Split(want, "|"), strings.Join(lines(out), " ")) {
+		if out := env.mustRun("run", "--rm", "busybox", "ls", "/sys/class/net"); !slices.Contains(strings.Split(want, "|"), strings.Join(lines(out), " ")) {
 			t.Errorf("default network interfaces: %q, want %s", out, want)
 		}
 		if out := env.mustRun("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"); strings.Join(lines(out), " ") != "lo" {

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestRunInspect(t *testing.T) {
 			t.Errorf("inspect State: %+v", c.State)
 		}
 		if c.Config.Image != "busybox" || strings.Join(c.Config.Cmd, " ") != "sleep 100" || c.Config.WorkingDir != "/tmp" ||
-			c.Config.Labels["a"] != "b" || c.Config.Hostname != id[:12] || !contains(c.Config.Env, "K=V") || !contains(c.Config.Env, pathEnv) {
+			c.Config.Labels["a"] != "b" || c.Config.Hostname != id[:12] || !slices.Contains(c.Config.Env, "K=V") || !slices.Contains(c.Config.Env, pathEnv) {
 			t.Errorf("inspect Config: %+v", c.Config)
 		}
 		if c.HostConfig.NetworkMode == "" || c.Mounts == nil {
@@ -209,7 +210,7 @@ func TestRunRenameWaitRestart(t *testing.T) {
 		// container prune removes the stopped ones only.
 		keep := runD(t, env, "--name", "keep", "busybox", "sleep", "100")
 		out = env.mustRun("container", "prune", "-f")
-		if del := section(out, "Deleted Containers:"); len(del) != 5 || contains(del, keep) {
+		if del := section(out, "Deleted Containers:"); len(del) != 5 || slices.Contains(del, keep) {
 			t.Errorf("container prune deleted %v, want the 5 stopped ones:\n%s", del, out)
 		}
 		if ids := lines(env.mustRun("ps", "-aq", "--no-trunc")); strings.Join(ids, " ") != keep {

@@ -6,6 +6,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,7 +180,7 @@ func TestRunSystemPrune(t *testing.T) {
 			t.Errorf("prune --volumes deleted volumes %v, want the anonymous %s:\n%s", vols, anon, out)
 		}
 		imgs := section(out, "Deleted Images:")
-		if !contains(imgs, "untagged: hello-world:latest") || !contains(imgs, "deleted: "+fx.Hello.ID) || contains(imgs, "deleted: "+fx.Busybox.ID) {
+		if !slices.Contains(imgs, "untagged: hello-world:latest") || !slices.Contains(imgs, "deleted: "+fx.Hello.ID) || slices.Contains(imgs, "deleted: "+fx.Busybox.ID) {
 			t.Errorf("prune -a deleted images %v, want hello-world only (busybox is in use)", imgs)
 		}
 		if vols := lines(env.mustRun("volume", "ls", "-q")); strings.Join(vols, " ") != "named" {
@@ -201,13 +202,4 @@ func section(out, header string) []string {
 	}
 	body, _, _ := strings.Cut(rest, "\n\n")
 	return lines(body)
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }

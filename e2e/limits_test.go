@@ -41,11 +41,6 @@ func limRunD(t *testing.T, env *Env, args ...string) string {
 	return id
 }
 
-func limInspect(t *testing.T, env *Env, format, ref string) string {
-	t.Helper()
-	return strings.TrimSpace(env.mustRun("inspect", "--format", format, ref))
-}
-
 // cgroupV2 says whether the host runs the unified hierarchy only.
 func cgroupV2() bool {
 	var st unix.Statfs_t
@@ -101,7 +96,7 @@ func TestRunLimitsInspectAndCgroup(t *testing.T) {
 		"--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "50",
 		"busybox", "sleep", "300")
 	var hc map[string]any
-	if err := json.Unmarshal([]byte(limInspect(t, env, "{{json .HostConfig}}", "lim")), &hc); err != nil {
+	if err := json.Unmarshal([]byte(inspectF(env, "{{json .HostConfig}}", "lim")), &hc); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
@@ -129,7 +124,7 @@ func TestRunLimitsInspectAndCgroup(t *testing.T) {
 	}
 	checkCg(t, id, "cpuset", "cpuset.cpus", "0")
 	// The container's process is in its cgroup, and the cgroup goes with it.
-	pid := limInspect(t, env, "{{.State.Pid}}", "lim")
+	pid := inspectF(env, "{{.State.Pid}}", "lim")
 	procs := cgRead(t, id, "memory", "cgroup.procs", "cgroup.procs")
 	if !strings.Contains("\n"+procs+"\n", "\n"+pid+"\n") {
 		t.Errorf("container pid %s not in its cgroup's procs %q", pid, procs)
@@ -157,7 +152,7 @@ func TestRunLimitsCgroupParent(t *testing.T) {
 		os.Remove(cgDir("", parent))
 	})
 	id := limRunD(t, env, "--cgroup-parent", parent, "--memory", "48m", "busybox", "sleep", "300")
-	if got := limInspect(t, env, "{{.HostConfig.CgroupParent}}", id); got != parent {
+	if got := inspectF(env, "{{.HostConfig.CgroupParent}}", id); got != parent {
 		t.Errorf("inspect CgroupParent = %q, want %q", got, parent)
 	}
 	file := "memory.limit_in_bytes"
@@ -181,12 +176,12 @@ func TestRunLimitsOOMKilled(t *testing.T) {
 	if res.Code != 137 {
 		t.Fatalf("run past --memory: exit %d, want 137 (stderr %q)", res.Code, res.Stderr)
 	}
-	if got := limInspect(t, env, "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.Status}}", "oom"); got != "true 137 exited" {
+	if got := inspectF(env, "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.Status}}", "oom"); got != "true 137 exited" {
 		t.Errorf("inspect State = %q, want \"true 137 exited\"", got)
 	}
 	// A container that exits normally is not reported as OOM killed.
 	env.mustRun("run", "--name", "fine", "--memory", "32m", "busybox", "true")
-	if got := limInspect(t, env, "{{.State.OOMKilled}}", "fine"); got != "false" {
+	if got := inspectF(env, "{{.State.OOMKilled}}", "fine"); got != "false" {
 		t.Errorf("OOMKilled = %s for a clean exit", got)
 	}
 }
@@ -247,7 +242,7 @@ func TestRunLimitsCPUQuota(t *testing.T) {
 	if s, th := share(); th > 2 {
 		t.Errorf("busy loop after update --cpus 1.5: throttled %d times in 2 s (used %.2f of a core), want no throttling", th, s)
 	}
-	if got := limInspect(t, env, "{{.HostConfig.NanoCpus}}", id); got != "1500000000" {
+	if got := inspectF(env, "{{.HostConfig.NanoCpus}}", id); got != "1500000000" {
 		t.Errorf("NanoCpus after update = %s", got)
 	}
 }
@@ -320,7 +315,7 @@ func TestRunLimitsUpdate(t *testing.T) {
 		checkCg(t, id, "pids", "pids.max", "60")
 		checkCg(t, id, "cpu", "cpu.shares", "256")
 	}
-	if got := limInspect(t, env, "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}", "up"); got != "100663296 201326592 60 256" {
+	if got := inspectF(env, "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}", "up"); got != "100663296 201326592 60 256" {
 		t.Errorf("inspect after update = %q", got)
 	}
 	if out := env.mustRun("stats", "--no-stream", "--format", "{{.MemUsage}}", "up"); !strings.HasSuffix(strings.TrimSpace(out), "/ 96MiB") {
@@ -338,18 +333,18 @@ func TestRunLimitsUpdate(t *testing.T) {
 	env.mustFail(125, "update", "--memory", "64m", "nosuch")
 	env.mustRun("update", "--pids-limit", "-1", "up")
 	checkCg(t, id, "pids", "pids.max", "max")
-	if got := limInspect(t, env, "{{json .HostConfig.PidsLimit}}", "up"); got != "null" {
+	if got := inspectF(env, "{{json .HostConfig.PidsLimit}}", "up"); got != "null" {
 		t.Errorf("PidsLimit after update --pids-limit -1 = %s, want null", got)
 	}
 	// A stopped container's record changes; its next start uses it.
 	env.mustRun("create", "--name", "later", "busybox", "sleep", "300")
 	env.mustRun("update", "--pids-limit", "77", "later")
-	if got := limInspect(t, env, "{{.HostConfig.PidsLimit}}", "later"); got != "77" {
+	if got := inspectF(env, "{{.HostConfig.PidsLimit}}", "later"); got != "77" {
 		t.Errorf("PidsLimit of updated created container = %s", got)
 	}
 	env.mustRun("start", "later")
 	t.Cleanup(func() { env.run("rm", "-f", "later") })
-	lid := limInspect(t, env, "{{.Id}}", "later")
+	lid := inspectF(env, "{{.Id}}", "later")
 	checkCg(t, lid, "pids", "pids.max", "77")
 }
 
@@ -401,17 +396,15 @@ func TestRunLimitsFlags(t *testing.T) {
 		t.Errorf("--device /dev/nosuch: %q", res.Stderr)
 	}
 	// Docker's memory messages.
-	res = env.mustFail(125, "run", "--rm", "--memory", "1m", "busybox", "true")
-	if !strings.Contains(res.Stderr, "Minimum memory limit allowed is 6MB") {
-		t.Errorf("--memory 1m: %q", res.Stderr)
-	}
-	res = env.mustFail(125, "run", "--rm", "--memory-swap", "100m", "busybox", "true")
-	if !strings.Contains(res.Stderr, "You should always set the Memory limit when using Memoryswap limit") {
-		t.Errorf("--memory-swap alone: %q", res.Stderr)
-	}
-	res = env.mustFail(125, "run", "--rm", "--cpus", "99", "busybox", "true")
-	if !strings.Contains(res.Stderr, "Range of CPUs is from 0.01 to") {
-		t.Errorf("--cpus 99: %q", res.Stderr)
+	for _, c := range []struct{ what, flag, value, want string }{
+		{"--memory 1m", "--memory", "1m", "Minimum memory limit allowed is 6MB"},
+		{"--memory-swap alone", "--memory-swap", "100m", "You should always set the Memory limit when using Memoryswap limit"},
+		{"--cpus 99", "--cpus", "99", "Range of CPUs is from 0.01 to"},
+	} {
+		res = env.mustFail(125, "run", "--rm", c.flag, c.value, "busybox", "true")
+		if !strings.Contains(res.Stderr, c.want) {
+			t.Errorf("%s: %q", c.what, res.Stderr)
+		}
 	}
 }
 

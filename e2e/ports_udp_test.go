@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -51,20 +49,12 @@ var (
 func udpEchoImage(t *testing.T) {
 	t.Helper()
 	udpEchoOnce.Do(func() {
-		src := filepath.Join(baseDir, "udpecho-src")
-		if udpEchoErr = os.MkdirAll(src, 0o755); udpEchoErr != nil {
+		path, err := buildProgram("udpecho", udpEchoSrc)
+		if err != nil {
+			udpEchoErr = err
 			return
 		}
-		os.WriteFile(filepath.Join(src, "main.go"), []byte(udpEchoSrc), 0o644)
-		os.WriteFile(filepath.Join(src, "go.mod"), []byte("module udpecho\n\ngo 1.21\n"), 0o644)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", "udpecho", ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			udpEchoErr = fmt.Errorf("build udpecho: %v\n%s", err, out)
-			return
-		}
-		bin, err := os.ReadFile(filepath.Join(src, "udpecho"))
+		bin, err := os.ReadFile(path)
 		if err != nil {
 			udpEchoErr = err
 			return

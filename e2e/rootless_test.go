@@ -25,12 +25,7 @@ var rootlessModes = []string{"skiffsub", "skiffnosub"}
 // forEachRootless runs fn as each unprivileged user, in parallel.
 func forEachRootless(t *testing.T, fn func(t *testing.T, env *Env)) {
 	t.Helper()
-	for _, m := range rootlessModes {
-		t.Run(m, func(t *testing.T) {
-			t.Parallel()
-			fn(t, newEnvAs(t, users[m]))
-		})
-	}
+	forModes(t, rootlessModes, fn)
 }
 
 func init() {

@@ -6,10 +6,7 @@ package e2e
 // --privileged, --cap-add/--cap-drop and --security-opt change.
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,30 +43,11 @@ var (
 	keyctlErr  error
 )
 
-// keyctlBinary builds keyctlProg once into the suite dir (world-readable,
-// so rootless users can bind it).
+// keyctlBinary builds keyctlProg once (world-readable, so rootless users can
+// bind it).
 func keyctlBinary(t *testing.T) string {
 	t.Helper()
-	keyctlOnce.Do(func() {
-		src := filepath.Join(baseDir, "keyctl-src")
-		if keyctlErr = os.MkdirAll(src, 0o755); keyctlErr != nil {
-			return
-		}
-		for name, body := range map[string]string{"main.go": keyctlProg, "go.mod": "module keyctl\n\ngo 1.21\n"} {
-			if keyctlErr = os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); keyctlErr != nil {
-				return
-			}
-		}
-		keyctlBin = filepath.Join(baseDir, "bin", "keyctl")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", keyctlBin, ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			keyctlErr = fmt.Errorf("build keyctl: %v\n%s", err, out)
-			return
-		}
-		keyctlErr = os.Chmod(keyctlBin, 0o755)
-	})
+	keyctlOnce.Do(func() { keyctlBin, keyctlErr = buildProgram("keyctl", keyctlProg) })
 	if keyctlErr != nil {
 		t.Fatal(keyctlErr)
 	}
@@ -80,9 +58,13 @@ func keyctlBinary(t *testing.T) string {
 // fields of the container's process.
 func procStatus(t *testing.T, env *Env, args ...string) map[string]string {
 	t.Helper()
-	out := env.mustRun(append(append([]string{"run", "--rm"}, args...), "busybox", "cat", "/proc/self/status")...)
+	return statusFields(env.mustRun(append(append([]string{"run", "--rm"}, args...), "busybox", "cat", "/proc/self/status")...))
+}
+
+// statusFields maps a /proc/PID/status text's keys to their values.
+func statusFields(status string) map[string]string {
 	m := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
+	for _, line := range strings.Split(status, "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok {
 			m[k] = strings.TrimSpace(v)
 		}
@@ -165,13 +147,7 @@ func readStatus(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = strings.TrimSpace(v)
-		}
-	}
-	return m
+	return statusFields(string(data))
 }
 
 func TestRunSecurityOptions(t *testing.T) {
