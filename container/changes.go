@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -130,8 +129,7 @@ func readDirNames(dir string) ([]string, error) {
 // (rootless, userxattr) a file with the user.overlay.whiteout xattr.
 func upperWhiteout(p string, fi os.FileInfo) bool {
 	if fi.Mode()&os.ModeCharDevice != 0 {
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		return ok && st.Rdev == 0
+		return isWhiteout(fi)
 	}
 	if fi.Mode().IsRegular() && fi.Size() == 0 {
 		_, err := unix.Lgetxattr(p, "user.overlay.whiteout", nil)

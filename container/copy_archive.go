@@ -133,7 +133,7 @@ func (a *archiver) dirContents(fd int, name string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	sortStrings(names)
+	sort.Strings(names)
 	for _, n := range names {
 		if err := a.entry(fd, n, path.Join(name, n)); err != nil {
 			return err
@@ -268,25 +268,9 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root, dir, target string, o E
 		os.Lchown(target, hdr.Uid, hdr.Gid)
 	}
 	if hdr.Typeflag != tar.TypeSymlink {
-		os.Chmod(target, os.FileMode(hdr.Mode&0o777)|setBits(hdr.Mode))
+		os.Chmod(target, hdr.FileInfo().Mode()) // permissions, setuid, setgid, sticky
 	}
 	ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
 	unix.UtimesNanoAt(unix.AT_FDCWD, target, ts, unix.AT_SYMLINK_NOFOLLOW)
 	return nil
 }
-
-func setBits(m int64) os.FileMode {
-	var out os.FileMode
-	if m&0o4000 != 0 {
-		out |= os.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		out |= os.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		out |= os.ModeSticky
-	}
-	return out
-}
-
-func sortStrings(s []string) { sort.Strings(s) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -100,11 +101,12 @@ func replayLayerDir(src, dst string) error {
 	})
 }
 
+// isWhiteout: overlay marks a deletion with a 0/0 character device.
 func isWhiteout(fi fs.FileInfo) bool {
 	if fi.Mode()&fs.ModeCharDevice == 0 {
 		return false
 	}
-	st, ok := fi.Sys().(*unix.Stat_t)
+	st, ok := fi.Sys().(*syscall.Stat_t) // what os gives, not unix.Stat_t
 	return ok && st.Rdev == 0
 }
 

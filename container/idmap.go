@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/store"
 )
 
 // IDMappings returns the user namespace maps for a rootless container: the
@@ -67,14 +69,7 @@ func subRanges(path, name string, uid int) []specs.LinuxIDMapping {
 
 // InUserNS reports whether this process runs in a user namespace other
 // than the host's (a rootless supervisor started inside one sees euid 0).
-func InUserNS() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(data))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-}
+func InUserNS() bool { return store.InUserNS() }
 
 // gidMapped reports whether gid exists in this process's user namespace.
 func gidMapped(gid uint32) bool {

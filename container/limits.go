@@ -189,7 +189,7 @@ func applyLimits(s *specs.Spec, c *Container) error {
 		if err != nil {
 			return err
 		}
-		if os.Geteuid() != 0 || InUserNS() {
+		if store.Rootless() {
 			// No mknod in a user namespace: bind the host's node, as
 			// Podman does rootless.
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: d.PathInContainer, Type: "bind", Source: d.PathOnHost, Options: []string{"rbind", "nosuid", "noexec"}})

@@ -106,15 +106,11 @@ func (s *Store) Create(c *Container) error {
 // reader always sees a whole record.
 func (s *Store) read(id string) (*Container, error) {
 	var c Container
-	if err := s.readInto(id, &c); err != nil {
+	p := s.recordPath(id)
+	if err := recordErr(id, readRecordFile(store.AtCWD, p, p, &c, unmarshalRecord)); err != nil {
 		return nil, err
 	}
 	return &c, nil
-}
-
-func (s *Store) readInto(id string, v any) error {
-	p := s.recordPath(id)
-	return recordErr(id, readRecordFile(store.AtCWD, p, p, v, unmarshalRecord))
 }
 
 // readAt reads a record relative to dirfd, the open containers directory.
@@ -388,12 +384,10 @@ func (s *Store) RemoveLocked(id string) error {
 		if err := s.releaseName(c.Name, id); err != nil {
 			return err
 		}
-	}
-	if c != nil {
-		cleanupRuntime(c)
 	} else {
-		cleanupRuntime(&Container{ID: id})
+		c = &Container{ID: id}
 	}
+	cleanupRuntime(c)
 	run := s.RunDir(id)
 	// The rootfs is mounted inside the container's own mount namespace,
 	// but a leftover mount on the host must not let RemoveAll descend
@@ -470,7 +464,7 @@ func readNameID(p string) (string, error) {
 	var r struct {
 		ID string `json:"Id"`
 	}
-	if err := store.ReadJSON(p, &r); err != nil {
+	if err := readRecordFile(store.AtCWD, p, p, &r, unmarshalExact); err != nil {
 		return "", err
 	}
 	if !validID(r.ID) {

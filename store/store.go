@@ -23,13 +23,14 @@ type Store struct {
 // default paths here and id mapping elsewhere. A rootless CLI re-executes
 // itself into a user namespace (engine/rootless.go) where it is uid 0, so
 // root of a user namespace other than the host's counts as rootless too.
-func Rootless() bool { return os.Geteuid() != 0 || inUserNS() }
+func Rootless() bool { return os.Geteuid() != 0 || InUserNS() }
 
-// inUserNS is read once per process: the uid map of a process never
-// changes after it is written, and Rootless is asked on hot paths.
-var inUserNS = sync.OnceValue(readInUserNS)
+// InUserNS reports whether this process runs in a user namespace other
+// than the host's (its uid map is not the host's identity map). It is read
+// once per process: the uid map of a process never changes after it is
+// written, and Rootless is asked on hot paths.
+var InUserNS = sync.OnceValue(readInUserNS)
 
-// inUserNS reports whether the uid map is not the host's identity map.
 func readInUserNS() bool {
 	data, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
