@@ -122,8 +122,8 @@ func (r statsRow) ID() string {
 	if r.header {
 		return "CONTAINER ID"
 	}
-	if r.trunc && len(r.s.ID) > 12 {
-		return r.s.ID[:12]
+	if r.trunc {
+		return container.ShortID(r.s.ID)
 	}
 	return r.s.ID
 }

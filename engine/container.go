@@ -70,6 +70,21 @@ func (e *Engine) lookupContainer(ref string) (*container.Store, *container.Conta
 	return cs, c, err
 }
 
+// lockRecord takes id's lock and reads its record again under it, for a
+// verb that must not race start or another writer.
+func lockRecord(cs *container.Store, id string) (*store.Lock, *container.Container, error) {
+	l, err := cs.Lock(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cs.Get(id)
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return l, c, nil
+}
+
 // Create makes a container record ready to start and returns it.
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Container, error) {
 	mounts, err := parseMounts(o.HostConfig.Binds)

@@ -36,10 +36,11 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 		return nil, err
 	}
 	// Sizes need the rootfs plan, which summaries leave out.
-	list, err := cs.ListSummaries()
+	list := cs.ListSummaries
 	if o.Size {
-		list, err = cs.List()
+		list = cs.List
 	}
+	ctrs, err := list()
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,7 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 	}
 	all := o.All || o.Last > 0 || len(f["status"]) > 0 || len(f["exited"]) > 0
 	var out []PsEntry
-	for _, c := range list {
+	for _, c := range ctrs {
 		if !all && !c.IsRunning() {
 			continue
 		}

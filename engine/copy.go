@@ -57,12 +57,15 @@ type cpSource struct {
 
 func statSource(root, p string, follow bool) (cpSource, error) {
 	contents := strings.HasSuffix(p, "/.") || p == "."
-	full, err := container.InRoot(root, p, !follow && !contents)
-	if root == "/" {
+	var full string
+	var err error
+	if root == "/" { // the host side
 		full, err = filepath.Abs(p)
 		if follow || contents {
 			full, err = filepath.EvalSymlinks(full)
 		}
+	} else {
+		full, err = container.InRoot(root, p, !follow && !contents)
 	}
 	if err != nil {
 		return cpSource{}, err
@@ -154,14 +157,12 @@ func (e *Engine) copyTo(src, ref, p string, o CopyOptions, stdin io.Reader) erro
 	if !c.IsRunning() {
 		// Writes go to the upper dir through a read-write overlay: hold
 		// the lock so start cannot mount the same upper dir meanwhile.
-		l, err := cs.Lock(c.ID)
+		l, locked, err := lockRecord(cs, c.ID)
 		if err != nil {
 			return err
 		}
 		defer l.Unlock()
-		if c, err = cs.Get(c.ID); err != nil {
-			return err
-		}
+		c = locked
 	}
 	v, err := container.OpenView(c, cs.RunDir(c.ID), true, true)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/skiff-dev/skiff/container"
 )
 
+const noSubIDsNote = "no /etc/subuid or /etc/subgid range for this user: containers map only the user (as root)"
+
 // rootlessInfo completes info: Docker's DriverStatus lines for overlay, and,
 // when this process already runs inside a user namespace (`skiff unshare
 // skiff info`), the maps read from the namespace itself, since
@@ -19,9 +21,8 @@ func rootlessInfo(in *Info) {
 		return
 	}
 	in.UIDMap, in.GIDMap = readIDMap("/proc/self/uid_map"), readIDMap("/proc/self/gid_map")
-	in.IDMapNote = ""
 	if len(in.UIDMap) < 2 {
-		in.IDMapNote = "no /etc/subuid or /etc/subgid range for this user: containers map only the user (as root)"
+		in.IDMapNote = noSubIDsNote
 	}
 }
 

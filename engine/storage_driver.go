@@ -51,16 +51,26 @@ func containerChanges(c *container.Container) ([]container.Change, error) {
 // SizeRootFs (all it sees): on an overlay the upper dir, and the layers
 // below it added; on vfs the files the copy added or changed, and the copy.
 func containerSizes(c *container.Container) (rw, rootfs int64) {
+	rw = containerSizeRw(c)
 	if dir := container.CopiedRootfs(c); dir != "" {
-		if changes, err := image.RootfsChanges(dir, c.Rootfs.LowerDirs); err == nil {
-			rw = image.ChangesSize(dir, changes)
-		}
 		return rw, container.DirSize(dir)
 	}
-	rw = container.DirSize(c.Rootfs.UpperDir)
 	rootfs = rw
 	for _, l := range c.Rootfs.LowerDirs {
 		rootfs += container.DirSize(l)
 	}
 	return rw, rootfs
+}
+
+// containerSizeRw is containerSizes' SizeRw alone, for prune and df, which
+// need not walk the image's layers.
+func containerSizeRw(c *container.Container) int64 {
+	if dir := container.CopiedRootfs(c); dir != "" {
+		var rw int64
+		if changes, err := image.RootfsChanges(dir, c.Rootfs.LowerDirs); err == nil {
+			rw = image.ChangesSize(dir, changes)
+		}
+		return rw
+	}
+	return container.DirSize(c.Rootfs.UpperDir)
 }

@@ -56,7 +56,7 @@ func pruneOne(cs *container.Store, id string) (int64, bool) {
 	if err != nil || c.IsRunning() || container.CanRemove(c, false) != nil {
 		return 0, false
 	}
-	size, _ := containerSizes(c)
+	size := containerSizeRw(c)
 	if cs.RemoveLocked(id) != nil {
 		return 0, false
 	}
@@ -249,7 +249,7 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 	}
 	volUsed := map[string]bool{}
 	for _, c := range ctrs {
-		size, _ := containerSizes(c)
+		size := containerSizeRw(c)
 		rows[1].Total++
 		rows[1].Size += size
 		if c.IsRunning() {
@@ -326,7 +326,7 @@ func (e *Engine) Info(version string) (*Info, error) {
 		}
 	}
 	in.Cgroups, in.CgroupsNote = container.CgroupsAvailable()
-	if in.Rootless {
+	if in.Rootless && !container.InUserNS() { // inside one, rootlessInfo reads the maps
 		uids, gids, multi := container.IDMappings()
 		for _, m := range uids {
 			in.UIDMap = append(in.UIDMap, idMapString(m.ContainerID, m.HostID, m.Size))
@@ -335,7 +335,7 @@ func (e *Engine) Info(version string) (*Info, error) {
 			in.GIDMap = append(in.GIDMap, idMapString(m.ContainerID, m.HostID, m.Size))
 		}
 		if !multi {
-			in.IDMapNote = "no /etc/subuid or /etc/subgid range for this user: containers map only the user (as root)"
+			in.IDMapNote = noSubIDsNote
 		}
 	}
 	rootlessInfo(in)

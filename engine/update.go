@@ -19,22 +19,15 @@ type UpdateOptions struct {
 // Update changes a container's limits: the record always, and the cgroup
 // too while it runs (Docker's `update`).
 func (e *Engine) Update(ref string, o UpdateOptions) error {
-	cs, err := e.containers()
+	cs, c, err := e.lookupContainer(ref)
 	if err != nil {
 		return err
 	}
-	c, err := cs.Lookup(ref)
-	if err != nil {
-		return err
-	}
-	l, err := cs.Lock(c.ID)
+	l, c, err := lockRecord(cs, c.ID)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	if c, err = cs.Get(c.ID); err != nil {
-		return err
-	}
 	delta := updateDelta(o)
 	next := mergeResources(c.HostConfig.Resources, delta)
 	if err := checkUpdate(c.HostConfig.Resources, next, delta); err != nil {
