@@ -48,13 +48,7 @@ func containerGroupCommand() *cli.Command {
 	// commit (cmd_image.go)
 	subs = append(subs, containerGroupImageCommands()...)
 	subs = append(subs, copyCommands()...) // cp, diff, export, pause, unpause (cmd_copy.go)
-	for _, r := range runCommands() {
-		if r.Name == "run" && !r.HideHelp {
-			r.HideHelp = true // -h is --hostname
-			r.Flags = append(r.Flags, ctrHelpFlag())
-		}
-		subs = append(subs, r)
-	}
+	subs = append(subs, runCommands()...) // run sets HideHelp itself: -h is --hostname
 	return &cli.Command{
 		Name:        "container",
 		Usage:       "Manage containers",

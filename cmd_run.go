@@ -29,8 +29,8 @@ func runAttachFlags(c *cli.Context) engine.AttachFlags {
 
 // engineAction is the Action shared by the commands here and in
 // cmd_container*.go: check the argument count (at least min, or exactly
-// min), open the engine, act. Failures of act are the daemon's answer in
-// Docker's terms, so they exit 1 (daemonErr) unless act says otherwise.
+// min), open the engine, act. What act returns is returned as it is: an
+// act whose failures are the daemon's answer wraps them in daemonErr.
 func engineAction(min int, exact bool, act func(c *cli.Context, e *engine.Engine) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		if err := ctrArgs(c, min, exact); err != nil {

@@ -49,19 +49,23 @@ type SuperviseOptions struct {
 }
 
 // StartError is a start that failed in the supervisor: Code is Docker's
-// exit code for it (126, 127, or 125 for skiff's own failures).
+// exit code for it (126, 127, or 125 for skiff's own failures). Exited
+// marks a container killed as it started: it counts as having run, and
+// Code is its exit status (128+signal), not an error.
 type StartError struct {
-	Code int
-	Msg  string
+	Code   int
+	Msg    string
+	Exited bool
 }
 
 func (e *StartError) Error() string { return e.Msg }
 
 // startReport is what the supervisor writes on its ready pipe (fd 3).
 type startReport struct {
-	OK   bool   `json:",omitempty"`
-	Code int    `json:",omitempty"`
-	Msg  string `json:",omitempty"`
+	OK     bool   `json:",omitempty"`
+	Code   int    `json:",omitempty"`
+	Msg    string `json:",omitempty"`
+	Exited bool   `json:",omitempty"`
 }
 
 // The supervisor's pipes: it reports the start on readyFd and reads its
@@ -173,7 +177,7 @@ func (p *PendingSupervisor) Start(id string, opts SuperviseOptions) error {
 		return &StartError{Code: 125, Msg: fmt.Sprintf("start container %s: supervisor exited before the container started", shortID(id))}
 	}
 	if !rep.OK {
-		return &StartError{Code: rep.Code, Msg: rep.Msg}
+		return &StartError{Code: rep.Code, Msg: rep.Msg, Exited: rep.Exited}
 	}
 	return nil
 }
@@ -250,7 +254,7 @@ func reportStart(ready *os.File, err error) {
 		rep.Code, rep.Msg = startCode(err), err.Error()
 	}
 	if killed := (*isolate.KilledError)(nil); errors.As(err, &killed) {
-		rep.Msg = "" // the container's exit status, not an engine error
+		rep.Msg, rep.Exited = "", true // the container's exit status, not an engine error
 	}
 	data, _ := json.Marshal(rep)
 	ready.Write(data)
@@ -374,11 +378,7 @@ func (s *supervisor) recordStartFailure(err error) {
 		switch {
 		case errors.As(err, &killed) && s.ours(c):
 			// Shown running, then killed: an exit, as Docker has it.
-			c.State.Status = StatusExited
-			c.State.ExitCode = startCode(err)
-			c.State.FinishedAt = time.Now().UTC()
-			c.State.Pid, c.State.PidStart = 0, 0
-			c.State.SupervisorPid, c.State.SupervisorStart = 0, 0
+			setExited(&c.State, startCode(err))
 			return nil
 		case s.ours(c):
 			c.State = s.prev // recordRunning's, taken back
@@ -456,15 +456,20 @@ func (s *supervisor) run() {
 
 func (s *supervisor) recordExit(status isolate.ExitStatus, werr error) {
 	s.cs.Update(s.id, func(c *Container) error {
-		c.State.Status = StatusExited
-		c.State.ExitCode = status.Code
+		setExited(&c.State, status.Code)
 		c.State.OOMKilled = status.OOMKilled
-		c.State.FinishedAt = time.Now().UTC()
-		c.State.Pid, c.State.PidStart = 0, 0
-		c.State.SupervisorPid, c.State.SupervisorStart = 0, 0
 		if werr != nil {
 			c.State.Error = werr.Error()
 		}
 		return nil
 	})
+}
+
+// setExited marks st exited now with code, its processes gone.
+func setExited(st *State, code int) {
+	st.Status = StatusExited
+	st.ExitCode = code
+	st.FinishedAt = time.Now().UTC()
+	st.Pid, st.PidStart = 0, 0
+	st.SupervisorPid, st.SupervisorStart = 0, 0
 }

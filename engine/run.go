@@ -113,7 +113,7 @@ func (e *Engine) startSupervisor(sup *container.PendingSupervisor, c *container.
 		err = container.StartSupervisor(e.Store, c.ID, opts)
 	}
 	var se *container.StartError
-	if errors.As(err, &se) && se.Code > 128 && se.Msg == "" && !attached {
+	if errors.As(err, &se) && se.Exited && !attached {
 		return nil // killed just as it started: it ran, and has exited
 	}
 	if errors.As(err, &se) && se.Code != 125 {

@@ -460,14 +460,6 @@ func enterV1(dirs []string) error {
 	return nil
 }
 
-// startThenJoin starts cmd and moves it into g: the slow way.
-func startThenJoin(g *cgroup, cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return g.join(cmd.Process.Pid)
-}
-
 // startV2 clones cmd straight into the v2 cgroup, or failing that starts
 // it and moves it there.
 func (g *cgroup) startV2(cmd *exec.Cmd) error {
@@ -485,7 +477,10 @@ func (g *cgroup) startV2(cmd *exec.Cmd) error {
 	// that refuses clone3 (Docker's does): start it, then move it. A
 	// failed Start may be tried again; it closed none of our files.
 	attr.UseCgroupFD, attr.CgroupFD = false, 0
-	return startThenJoin(g, cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return g.join(cmd.Process.Pid)
 }
 
 // openProcs opens the cgroup.procs files of g (none for a nil g).

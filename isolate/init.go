@@ -35,10 +35,7 @@ func Init() {
 	if cfg.ReexecForCaps && !hasEnv(reexecEnv) {
 		reexecWithConfig(raw)
 	}
-	filter, err := cfg.seccompFilter()
-	if err != nil {
-		fail(err)
-	}
+	filter := cfg.seccompFilter()
 	var exe *execTarget
 	if cfg.Mode == modeExec {
 		exe, err = prepareExec(cfg)

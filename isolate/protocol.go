@@ -87,14 +87,11 @@ func (cfg *stageConfig) compileSeccomp() error {
 	return nil
 }
 
-// seccompFilter is the filter the parent compiled, or the spec's profile
-// compiled here.
-func (cfg *stageConfig) seccompFilter() ([]syscall.SockFilter, error) {
+// seccompFilter is the filter the parent compiled (launchStage always
+// does, so the spec the child gets has no profile left).
+func (cfg *stageConfig) seccompFilter() []syscall.SockFilter {
 	if cfg.Seccomp == nil {
-		if cfg.Spec.Linux == nil {
-			return nil, nil
-		}
-		return compileSeccomp(cfg.Spec.Linux.Seccomp)
+		return nil
 	}
 	filter := make([]syscall.SockFilter, 0, len(cfg.Seccomp)/8)
 	for b := cfg.Seccomp; len(b) >= 8; b = b[8:] {
@@ -102,7 +99,7 @@ func (cfg *stageConfig) seccompFilter() ([]syscall.SockFilter, error) {
 			Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:]),
 		})
 	}
-	return filter, nil
+	return filter
 }
 
 // errDiedBeforeExec: the init stage closed the sync pipe without a word.
