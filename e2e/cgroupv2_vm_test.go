@@ -10,10 +10,12 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,8 +42,16 @@ func TestCgroupV2VM(t *testing.T) {
 			got[k] = strings.TrimSpace(v)
 		}
 	}
+	var steps []string
+	for k, v := range got {
+		if strings.HasPrefix(k, "at.") {
+			steps = append(steps, v+"s "+k[3:])
+		}
+	}
+	slices.SortFunc(steps, func(a, b string) int { return cmp.Compare(uptime(a), uptime(b)) })
+	t.Logf("guest uptime at each step: %s", strings.Join(steps, ", "))
 	if _, ok := got["done"]; !ok && !strings.Contains(string(out), "VM done") {
-		t.Fatalf("the VM did not finish its checks (%v); console:\n%s", err, vmTail(string(out), 3000))
+		t.Fatalf("the VM did not finish its checks (%v); console:\n%s", err, vmTail(string(out), 20000))
 	}
 	want := map[string]string{
 		"cgroupfs":   "63677270", // CGROUP2_SUPER_MAGIC: a pure v2 host
@@ -104,4 +114,11 @@ func vmTail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// uptime is the seconds of an "12.3s step" entry.
+func uptime(step string) float64 {
+	s, _, _ := strings.Cut(step, "s ")
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
 }

@@ -19,7 +19,9 @@ trap 'rm -rf "$tmp"' EXIT
 accel=${VM_ACCEL:-tcg}
 cpu=max
 [ "$accel" = kvm ] && cpu=qemu64
-exec timeout 170 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 1024 \
+# The guest needs ~20 s on an idle host; the timeout leaves room for a loaded
+# one (checks.sh's watchdog reports a hang after 150 s of guest uptime).
+exec timeout 400 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 1024 \
 	-kernel "$kernel" -initrd "$tmp/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 quiet" \
-	-nographic -monitor none -no-reboot
+	-nographic -monitor none -no-reboot -nic none
