@@ -44,6 +44,11 @@ func CopyUp(lowerDirs []string, path, dst string) error {
 		if err := replayLayerDir(src, dst); err != nil {
 			return err
 		}
+		// Docker gives the volume's root the image directory's owner and
+		// mode too (redis' /data owned by redis), the top layer's winning.
+		if err := copyMeta(dst, fi); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -155,7 +160,7 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 // copyMeta keeps owner and mode; chown may fail rootless, where the
 // caller's ids are the only ones it can give.
 func copyMeta(p string, fi fs.FileInfo) error {
-	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		if err := os.Lchown(p, int(st.Uid), int(st.Gid)); err != nil && os.Geteuid() == 0 && !strings.Contains(err.Error(), "invalid argument") {
 			return err
 		}

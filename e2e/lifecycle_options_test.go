@@ -197,3 +197,24 @@ func hostInterfaces(t *testing.T) map[string]bool {
 	}
 	return m
 }
+
+// A new named volume takes the image's content at its mount point with
+// owners and modes, its root included, as Docker does (redis' /data).
+func TestRunBuildVolumeFillOwnership(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		run := "RUN mkdir /data && echo seeded > /data/f && chmod 750 /data && chmod 600 /data/f"
+		want := "/data 1000:1001 750\n/data/f 1002:1003 600\nseeded\n"
+		if env.Mode == "skiffnosub" { // a single-id map has only root: modes only
+			want = "/data 0:0 750\n/data/f 0:0 600\nseeded\n"
+		} else {
+			run += " && chown 1000:1001 /data && chown 1002:1003 /data/f"
+		}
+		ctx := writeContext(t, env, "volctx", map[string]string{"Dockerfile": "FROM busybox\n" + run + "\n"})
+		env.mustRun("build", "-q", "-t", "owned", ctx)
+		out := env.mustRun("run", "--rm", "-v", "fill:/data", "owned", "sh", "-c", "stat -c '%n %u:%g %a' /data /data/f; cat /data/f")
+		if out != want {
+			t.Errorf("volume filled from the image:\n%s\nwant\n%s", out, want)
+		}
+	})
+}
