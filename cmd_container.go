@@ -48,7 +48,7 @@ func containerGroupCommand() *cli.Command {
 	// commit (cmd_image.go)
 	subs = append(subs, containerGroupImageCommands()...)
 	subs = append(subs, copyCommands()...) // cp, diff, export, pause, unpause (cmd_copy.go)
-	subs = append(subs, runCommands()...) // run sets HideHelp itself: -h is --hostname
+	subs = append(subs, runCommands()...)  // run sets HideHelp itself: -h is --hostname
 	return &cli.Command{
 		Name:        "container",
 		Usage:       "Manage containers",
