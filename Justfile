@@ -38,6 +38,7 @@ demo: deps build
 
 # Unit tests of pure logic.
 unit:
+    @test -z "$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
     go vet ./...
     go test -count=1 $(go list ./... | grep -v /e2e)
 
