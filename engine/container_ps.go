@@ -2,6 +2,7 @@ package engine
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,12 +46,12 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 		return nil, err
 	}
 	var is *image.Store
-	if len(f["ancestor"]) > 0 {
+	if len(f.vals["ancestor"]) > 0 {
 		if is, err = image.Open(e.Store); err != nil {
 			return nil, err
 		}
 	}
-	all := o.All || o.Last > 0 || len(f["status"]) > 0 || len(f["exited"]) > 0
+	all := o.All || o.Last > 0 || len(f.vals["status"]) > 0 || len(f.vals["exited"]) > 0
 	var out []PsEntry
 	for _, c := range ctrs {
 		if !all && !c.IsRunning() {
@@ -71,22 +72,27 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 	return out, nil
 }
 
-type psFilters map[string][]string
+// psFilters are ps's --filter values by key; name filters are compiled
+// once, not once per container.
+type psFilters struct {
+	vals  map[string][]string
+	names []func(name string) bool
+}
 
 var psFilterKeys = map[string]bool{
 	"status": true, "name": true, "id": true, "label": true, "ancestor": true, "exited": true,
 }
 
 func parsePsFilters(list []string) (psFilters, error) {
-	f := psFilters{}
+	f := psFilters{vals: map[string][]string{}}
 	for _, s := range list {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			return nil, store.Invalid("bad format of filter (expected name=value)")
+			return psFilters{}, store.Invalid("bad format of filter (expected name=value)")
 		}
 		k = strings.ToLower(strings.TrimSpace(k))
 		if !psFilterKeys[k] {
-			return nil, store.Invalid("invalid filter '%s'", k)
+			return psFilters{}, store.Invalid("invalid filter '%s'", k)
 		}
 		switch k {
 		case "status":
@@ -94,14 +100,17 @@ func parsePsFilters(list []string) (psFilters, error) {
 			case container.StatusCreated, container.StatusRunning, container.StatusPaused,
 				container.StatusRestarting, container.StatusRemoving, container.StatusExited, container.StatusDead:
 			default:
-				return nil, store.Invalid("invalid filter 'status=%s'", v)
+				return psFilters{}, store.Invalid("invalid filter 'status=%s'", v)
 			}
 		case "exited":
 			if _, err := strconv.Atoi(v); err != nil {
-				return nil, store.Invalid("invalid filter 'exited=%s'", v)
+				return psFilters{}, store.Invalid("invalid filter 'exited=%s'", v)
 			}
 		}
-		f[k] = append(f[k], v)
+		if k == "name" {
+			f.names = append(f.names, nameMatcher(v))
+		}
+		f.vals[k] = append(f.vals[k], v)
 	}
 	return f, nil
 }
@@ -109,7 +118,7 @@ func parsePsFilters(list []string) (psFilters, error) {
 // match: values of one key are OR'ed, keys are AND'ed (Docker's rule).
 func (f psFilters) match(c *container.Container, is *image.Store) bool {
 	any := func(key string, fn func(v string) bool) bool {
-		vals := f[key]
+		vals := f.vals[key]
 		if len(vals) == 0 {
 			return true
 		}
@@ -121,7 +130,7 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 		return false
 	}
 	return any("status", func(v string) bool { return string(c.State.Status) == v }) &&
-		any("name", func(v string) bool { return nameMatch(c.Name, v) }) &&
+		(len(f.names) == 0 || slices.ContainsFunc(f.names, func(m func(string) bool) bool { return m(c.Name) })) &&
 		any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		any("exited", func(v string) bool {
 			n, _ := strconv.Atoi(v)
@@ -135,15 +144,17 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 		any("ancestor", func(v string) bool { return ancestorMatch(c, v, is) })
 }
 
-// nameMatch is Docker's name filter: a regular expression matched against
-// the name with and without its leading "/" (so both ^web$ and ^/web$
-// select "web"); a value that is no valid expression matches as a substring.
-func nameMatch(name, expr string) bool {
+// nameMatcher is Docker's name filter: a regular expression matched
+// against the name with and without its leading "/" (so both ^web$ and
+// ^/web$ select "web"); a value that is no valid expression matches as a
+// substring.
+func nameMatcher(expr string) func(name string) bool {
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return strings.Contains(name, strings.TrimPrefix(expr, "/"))
+		sub := strings.TrimPrefix(expr, "/")
+		return func(name string) bool { return strings.Contains(name, sub) }
 	}
-	return re.MatchString(name) || re.MatchString("/"+name)
+	return func(name string) bool { return re.MatchString(name) || re.MatchString("/"+name) }
 }
 
 func ancestorMatch(c *container.Container, ref string, is *image.Store) bool {

@@ -28,6 +28,8 @@ func TestPsFilters(t *testing.T) {
 		{[]string{"name=^web-1$"}, true},
 		{[]string{"name=^/web-1$"}, true},
 		{[]string{"name=^web$"}, false},
+		{[]string{"name=^web$", "name=1$"}, true}, // names: OR too
+		{[]string{"name=web[(", "name=^db"}, false},
 		{[]string{"name=web-[0-9]"}, true},
 		{[]string{"name=web[("}, false}, // not an expression: a substring
 		{[]string{"id=abcd"}, true},
