@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiff-dev/skiff/isolate"
 )
 
 // Change is one line of `diff`: Kind is 'A' (added), 'C' (changed) or
@@ -41,7 +41,7 @@ func Changes(c *Container) ([]Change, error) {
 			// fuse-overlayfs's whiteout where it could make no device
 			out = append(out, Change{'D', path.Join(path.Dir(rel), strings.TrimPrefix(name, ".wh."))})
 			return nil
-		case upperWhiteout(p, fi):
+		case isolate.IsWhiteout(p, fi):
 			out = append(out, Change{'D', rel})
 		case inLowers(c.Rootfs.LowerDirs, rel):
 			out = append(out, Change{'C', rel})
@@ -125,19 +125,6 @@ func readDirNames(dir string) ([]string, error) {
 	return f.Readdirnames(-1)
 }
 
-// upperWhiteout: overlay marks a deletion with a 0/0 character device, or
-// (rootless, userxattr) a file with the user.overlay.whiteout xattr.
-func upperWhiteout(p string, fi os.FileInfo) bool {
-	if fi.Mode()&os.ModeCharDevice != 0 {
-		return isWhiteout(fi)
-	}
-	if fi.Mode().IsRegular() && fi.Size() == 0 {
-		_, err := unix.Lgetxattr(p, "user.overlay.whiteout", nil)
-		return err == nil
-	}
-	return false
-}
-
 // inLowers says whether the image's layers (base first) have rel: the
 // top-most layer that names it decides (a whiteout there means no).
 func inLowers(lowers []string, rel string) bool {
@@ -147,7 +134,7 @@ func inLowers(lowers []string, rel string) bool {
 		if err != nil {
 			continue
 		}
-		return !upperWhiteout(p, fi)
+		return !isolate.IsWhiteout(p, fi)
 	}
 	return false
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiff-dev/skiff/isolate"
 )
 
 // CopyUp fills dst (a new, empty volume) with what the image holds at
@@ -28,7 +28,7 @@ func CopyUp(lowerDirs []string, path, dst string) error {
 		if err != nil {
 			return err
 		}
-		if isWhiteout(fi) || !fi.IsDir() {
+		if isolate.IsWhiteout(src, fi) || !fi.IsDir() {
 			// The path was deleted, or is no directory in this layer:
 			// nothing below it from lower layers survives.
 			if err := clearDir(dst); err != nil {
@@ -36,7 +36,7 @@ func CopyUp(lowerDirs []string, path, dst string) error {
 			}
 			continue
 		}
-		if isOpaque(src) {
+		if isolate.IsOpaqueDir(src) {
 			if err := clearDir(dst); err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func replayLayerDir(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if isWhiteout(fi) {
+		if isolate.IsWhiteout(p, fi) {
 			return os.RemoveAll(target)
 		}
 		if fi.IsDir() {
@@ -78,7 +78,7 @@ func replayLayerDir(src, dst string) error {
 			if err := os.MkdirAll(target, fi.Mode().Perm()); err != nil {
 				return err
 			}
-			if isOpaque(p) {
+			if isolate.IsOpaqueDir(p) {
 				if err := clearDir(target); err != nil {
 					return err
 				}
@@ -104,27 +104,6 @@ func replayLayerDir(src, dst string) error {
 		}
 		return copyMeta(target, fi)
 	})
-}
-
-// isWhiteout: overlay marks a deletion with a 0/0 character device.
-func isWhiteout(fi fs.FileInfo) bool {
-	if fi.Mode()&fs.ModeCharDevice == 0 {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t) // what os gives, not unix.Stat_t
-	return ok && st.Rdev == 0
-}
-
-// isOpaque reads the overlay opaque mark ("y"), trusted.* as root,
-// user.* for rootless layers.
-func isOpaque(dir string) bool {
-	val := make([]byte, 1)
-	for _, name := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
-		if n, err := unix.Lgetxattr(dir, name, val); err == nil && n == 1 && val[0] == 'y' {
-			return true
-		}
-	}
-	return false
 }
 
 func clearDir(dir string) error {

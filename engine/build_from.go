@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/isolate"
 )
 
 // mergeTree materializes p (a path in an image) from its unpacked layers
@@ -33,7 +34,7 @@ func mergeTree(layers []string, p, root string) error {
 
 // applyTree lays one layer's src over target.
 func applyTree(src string, fi os.FileInfo, target string) error {
-	if isWhiteout(fi) {
+	if isolate.IsWhiteout(src, fi) {
 		return os.RemoveAll(target)
 	}
 	if !fi.IsDir() {
@@ -43,7 +44,7 @@ func applyTree(src string, fi os.FileInfo, target string) error {
 		}
 		return copyFile(src, fi, target)
 	}
-	if cur, err := os.Lstat(target); err == nil && (!cur.IsDir() || isOpaque(src)) {
+	if cur, err := os.Lstat(target); err == nil && (!cur.IsDir() || isolate.IsOpaqueDir(src)) {
 		os.RemoveAll(target)
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {

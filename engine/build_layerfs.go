@@ -5,9 +5,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiff-dev/skiff/isolate"
 )
 
 // layerLookup finds p in an image's unpacked layers (base first), as the
@@ -52,7 +51,7 @@ func lookupIn(layer, p string) (string, os.FileInfo, lookupState) {
 			}
 			return "", nil, lookupAbsent
 		}
-		if isWhiteout(fi) {
+		if isolate.IsWhiteout(cur, fi) {
 			return "", nil, lookupHidden
 		}
 		if i == len(parts)-1 {
@@ -61,7 +60,7 @@ func lookupIn(layer, p string) (string, os.FileInfo, lookupState) {
 		if !fi.IsDir() {
 			return "", nil, lookupHidden
 		}
-		opaque = isOpaque(cur)
+		opaque = isolate.IsOpaqueDir(cur)
 	}
 	fi, err := os.Lstat(layer)
 	if err != nil {
@@ -73,19 +72,4 @@ func lookupIn(layer, p string) (string, os.FileInfo, lookupState) {
 func layerExists(layers []string, p string) bool {
 	_, _, ok := layerLookup(layers, p)
 	return ok
-}
-
-func isWhiteout(fi os.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
-}
-
-func isOpaque(dir string) bool {
-	for _, attr := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
-		buf := make([]byte, 4)
-		if n, err := unix.Lgetxattr(dir, attr, buf); err == nil && n == 1 && buf[0] == 'y' {
-			return true
-		}
-	}
-	return false
 }

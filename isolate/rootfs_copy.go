@@ -59,18 +59,18 @@ func applyLayerCopy(src, dst string) error {
 		if rel == "." {
 			return copyMeta(p, target, &st)
 		}
-		if isWhiteoutEntry(p, &st) {
+		if whiteoutMark(p, st.Mode, st.Rdev, st.Size) {
 			return os.RemoveAll(target)
 		}
 		if name, ok := strings.CutPrefix(filepath.Base(p), ".wh."); ok {
 			// fuse-overlayfs's whiteout files, where it cannot mknod.
 			if name == ".wh..opq" {
-				return nil // read by isOpaque with its directory
+				return nil // read by IsOpaqueDir with its directory
 			}
 			return os.RemoveAll(filepath.Join(filepath.Dir(target), name))
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if fi, err := os.Lstat(target); err == nil && (!fi.IsDir() || isOpaque(p)) {
+			if fi, err := os.Lstat(target); err == nil && (!fi.IsDir() || IsOpaqueDir(p)) {
 				if err := os.RemoveAll(target); err != nil {
 					return err
 				}
@@ -191,38 +191,4 @@ func copyXattrs(p, target string) {
 			unix.Lsetxattr(target, name, val[:n], 0)
 		}
 	}
-}
-
-// isWhiteoutEntry reports an overlay whiteout: a 0/0 character device, or
-// an empty file with an overlay.whiteout xattr.
-func isWhiteoutEntry(p string, st *unix.Stat_t) bool {
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFCHR:
-		return st.Rdev == 0
-	case unix.S_IFREG:
-		if st.Size != 0 {
-			return false
-		}
-		for _, k := range []string{"trusted.overlay.whiteout", "user.overlay.whiteout"} {
-			if _, err := unix.Lgetxattr(p, k, nil); err == nil {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// isOpaque reports an overlay opaque directory (kernel or fuse-overlayfs
-// form).
-func isOpaque(p string) bool {
-	for _, k := range []string{"trusted.overlay.opaque", "user.overlay.opaque", "user.fuseoverlayfs.opaque"} {
-		val := make([]byte, 1)
-		if n, err := unix.Lgetxattr(p, k, val); err == nil && n == 1 && val[0] == 'y' {
-			return true
-		}
-	}
-	if _, err := os.Lstat(filepath.Join(p, ".wh..wh..opq")); err == nil {
-		return true
-	}
-	return false
 }
