@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,25 +14,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
 // removeTree unmounts whatever an engine left mounted under dir (deepest
 // first), then removes it: RemoveAll must never descend into a mount.
 func removeTree(dir string) error {
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		var mounts []string
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) > 4 && (fields[4] == dir || strings.HasPrefix(fields[4], dir+"/")) {
-				mounts = append(mounts, fields[4])
-			}
-		}
-		f.Close()
-		sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-		for _, m := range mounts {
-			unix.Unmount(m, unix.MNT_DETACH)
+	if infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir)); err == nil {
+		// Deepest first: a parent cannot be detached from under its children.
+		sort.Slice(infos, func(i, j int) bool { return infos[i].Mountpoint > infos[j].Mountpoint })
+		for _, m := range infos {
+			unix.Unmount(m.Mountpoint, unix.MNT_DETACH)
 		}
 	}
 	return os.RemoveAll(dir)
