@@ -154,7 +154,7 @@ func builderPruneCommand() *cli.Command {
 				return err
 			}
 			freed, err := e.BuilderPrune()
-			fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", units.HumanSizeWithPrecision(float64(freed), 3))
+			fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", units.HumanSize(float64(freed)))
 			return err
 		},
 	}

@@ -221,11 +221,8 @@ func ctrPrintPrune(w io.Writer, r *engine.PruneReport) {
 	}
 	if len(r.Images) > 0 {
 		fmt.Fprintln(w, "Deleted Images:")
-		for _, d := range r.Images {
-			for _, u := range d.Untagged {
-				fmt.Fprintf(w, "untagged: %s\n", u)
-			}
-			fmt.Fprintf(w, "deleted: %s\n", d.Deleted)
+		for _, l := range r.Images {
+			fmt.Fprintln(w, l)
 		}
 		fmt.Fprintln(w)
 	}

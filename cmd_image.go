@@ -494,7 +494,7 @@ func imagePruneCommand() *cli.Command {
 				}
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSizeWithPrecision(float64(reclaimed), 3))
+			fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))
 			return err
 		},
 	}

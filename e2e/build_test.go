@@ -8,6 +8,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -286,6 +287,32 @@ func TestRunBuildAddArchives(t *testing.T) {
 		env.mustRun("build", "-q", "-t", "archives", writeContext(t, env, "ctx", files))
 		if got := env.mustRun("run", "--rm", "archives"); got != want {
 			t.Errorf("ADD of compressed tars gave:\n%s\nwant:\n%s", got, want)
+		}
+	})
+}
+
+// system prune removes dangling images only: a replaced build's old image
+// (with its untagged parents), never the parent of a tagged image, and the
+// space it reports is what the removed layers held.
+func TestRunBuildSystemPruneDangling(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		df := "FROM busybox\nRUN echo %s > /v && head -c 300000 /dev/zero > /pad\nCMD [\"cat\", \"/v\"]\n"
+		ctx := writeContext(t, env, "prunectx", map[string]string{"Dockerfile": fmt.Sprintf(df, "one")})
+		old := builtID(t, env.mustRun("build", "-t", "pruned", ctx))
+		env.WriteFile("prunectx/Dockerfile", []byte(fmt.Sprintf(df, "two")))
+		cur := builtID(t, env.mustRun("build", "-t", "pruned", ctx))
+		parent := inspectF(env, "{{.Parent}}", "pruned")
+		out := env.mustRun("system", "prune", "-f")
+		imgs := strings.Join(section(out, "Deleted Images:"), " ")
+		if !strings.Contains(imgs, "deleted: sha256:"+old) || strings.Contains(imgs, cur) || strings.Contains(imgs, parent) {
+			t.Errorf("system prune deleted images %q: want the replaced build %s only, not %s or its parent %s", imgs, old, cur, parent)
+		}
+		if !strings.Contains(out, "Total reclaimed space: 300") {
+			t.Errorf("want the old RUN layer's ~300kB reclaimed:\n%s", out)
+		}
+		if got := env.mustRun("run", "--rm", "pruned"); got != "two\n" {
+			t.Errorf("the kept image runs: %q", got)
 		}
 	})
 }

@@ -16,14 +16,14 @@ func (e *Engine) BuilderPrune() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	used, err := e.imagesInUse()
+	users, err := e.imageUsers()
 	if err != nil {
 		return 0, err
 	}
 	var freed int64
 	for _, id := range cache.ImageIDs() {
 		img, err := is.Lookup(id)
-		if err != nil || len(img.RepoTags) > 0 || used[img.ID] {
+		if err != nil || len(img.RepoTags) > 0 || len(users[img.ID]) > 0 {
 			continue
 		}
 		if n, err := is.Remove(img); err == nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -105,7 +104,10 @@ func (e *Engine) ImageList(o ImageListOptions) ([]ImageRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := e.imageUsers()
+	users, err := e.imageUsers()
+	if err != nil {
+		return nil, err
+	}
 	children := image.Children(imgs)
 	// Docker lists the newest image first.
 	imgs = slices.Clone(imgs)
@@ -230,25 +232,25 @@ func matchRef(pat, repo, tag string) bool {
 	return ok
 }
 
-// imageUsers maps image ids to the containers created from them, read
-// straight from the container records so this does not depend on the
-// container package's API.
-func (e *Engine) imageUsers() map[string][]string {
+// imageUsers maps image ids to the containers created from them (in any
+// state). A store it cannot list is an error: rmi and prune must not take
+// "no container" for an answer they could not read.
+func (e *Engine) imageUsers() (map[string][]string, error) {
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.ListSummaries()
+	if err != nil {
+		return nil, err
+	}
 	users := map[string][]string{}
-	files, _ := filepath.Glob(e.Store.Path("containers", "*", "container.json"))
-	for _, f := range files {
-		var rec struct {
-			ID      string `json:"ID"`
-			ImageID string `json:"ImageID"`
-		}
-		if store.ReadJSON(f, &rec) == nil && rec.ImageID != "" {
-			if rec.ID == "" {
-				rec.ID = filepath.Base(filepath.Dir(f))
-			}
-			users[rec.ImageID] = append(users[rec.ImageID], rec.ID)
+	for _, c := range list {
+		if c.ImageID != "" {
+			users[c.ImageID] = append(users[c.ImageID], c.ID)
 		}
 	}
-	return users
+	return users, nil
 }
 
 // TagImage gives the image src the name dst.
@@ -317,7 +319,11 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]strin
 		return nil, 0, err
 	}
 	byName := !strings.HasPrefix(img.ID, "sha256:"+strings.TrimPrefix(ref, "sha256:"))
-	users := e.imageUsers()[img.ID]
+	allUsers, err := e.imageUsers()
+	if err != nil {
+		return nil, 0, err
+	}
+	users := allUsers[img.ID]
 	all, err := is.List()
 	if err != nil {
 		return nil, 0, err
@@ -373,7 +379,10 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]strin
 // Docker's rmi does, stopping at one with a name, another child or a
 // container.
 func (e *Engine) removeParents(is *image.Store, id string) (lines []string, freed int64) {
-	users := e.imageUsers()
+	users, err := e.imageUsers()
+	if err != nil {
+		return lines, freed
+	}
 	for id != "" {
 		all, err := is.List()
 		if err != nil {
@@ -559,7 +568,10 @@ func (e *Engine) ImagePrune(all bool) ([]string, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	users := e.imageUsers()
+	users, err := e.imageUsers()
+	if err != nil {
+		return nil, 0, err
+	}
 	var report []string
 	var reclaimed int64
 	// Children go before their parents: with -a each round deletes the

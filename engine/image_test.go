@@ -2,11 +2,14 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
@@ -41,18 +44,24 @@ func writeRandomImage(t *testing.T, e *Engine, names ...string) *image.Image {
 	return stored
 }
 
-func useImage(t *testing.T, e *Engine, ctrID, imageID string) {
+// useImage writes a minimal record of a container created from imageID,
+// with an id made from name, and returns the container's directory.
+func useImage(t *testing.T, e *Engine, name, imageID string) string {
 	t.Helper()
-	dir := e.Store.Path("containers", ctrID)
+	id := fmt.Sprintf("%x", sha256.Sum256([]byte(name)))
+	dir := e.Store.Path("containers", id)
 	os.MkdirAll(dir, 0o700)
-	if err := store.WriteJSON(filepath.Join(dir, "container.json"), map[string]string{"ID": ctrID, "ImageID": imageID}); err != nil {
+	rec := map[string]string{"Id": id, "Name": name, "ImageID": imageID, "Created": time.Now().Format(time.RFC3339Nano)}
+	if err := store.WriteJSON(filepath.Join(dir, "container.json"), rec); err != nil {
 		t.Fatal(err)
 	}
+	return dir
 }
 
 func TestRmi(t *testing.T) {
 	e := testEngine(t)
 	img := writeRandomImage(t, e, "a:1", "b:1")
+	var ctr string
 	steps := []struct {
 		refs    []string
 		force   bool
@@ -63,8 +72,8 @@ func TestRmi(t *testing.T) {
 		{refs: []string{img.ID[7:19]}, wantErr: store.ErrConflict}, // two names: must force
 		{refs: []string{"a:1"}, want: "Untagged: a:1"},             // not the last name
 		{refs: []string{"nope"}, wantErr: store.ErrNotFound},
-		{refs: []string{"b:1"}, setup: func() { useImage(t, e, "c1", img.ID) }, wantErr: store.ErrConflict},
-		{refs: []string{"b:1"}, setup: func() { os.RemoveAll(e.Store.Path("containers")) },
+		{refs: []string{"b:1"}, setup: func() { ctr = useImage(t, e, "c1", img.ID) }, wantErr: store.ErrConflict},
+		{refs: []string{"b:1"}, setup: func() { os.RemoveAll(ctr) },
 			want: "Untagged: b:1|Deleted: " + img.ID},
 	}
 	for i, st := range steps {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"os"
 	"runtime"
 	"strconv"
@@ -15,15 +14,9 @@ import (
 // PruneReport is what a prune removed, for Docker's "Deleted ..." output.
 type PruneReport struct {
 	Containers []string
-	Images     []ImageDeleted
+	Images     []string // Docker's lines: "untagged: ...", "deleted: sha256:..."
 	Volumes    []string
 	Space      int64
-}
-
-// ImageDeleted is one line pair of Docker's "Deleted Images:" list.
-type ImageDeleted struct {
-	Untagged []string
-	Deleted  string
 }
 
 // ContainerPrune removes every container that is not running. One whose
@@ -63,59 +56,6 @@ func pruneOne(cs *container.Store, id string) (int64, bool) {
 	return size, true
 }
 
-// pruneImages removes dangling images (untagged), or with all every
-// image no container uses.
-func (e *Engine) pruneImages(all bool) ([]ImageDeleted, int64, error) {
-	is, err := image.Open(e.Store)
-	if err != nil {
-		return nil, 0, err
-	}
-	used, err := e.imagesInUse()
-	if err != nil {
-		return nil, 0, err
-	}
-	imgs, err := is.List()
-	if err != nil {
-		return nil, 0, err
-	}
-	var out []ImageDeleted
-	var space int64
-	for _, img := range imgs {
-		if used[img.ID] || (!all && len(img.RepoTags) > 0) {
-			continue
-		}
-		d := ImageDeleted{Deleted: img.ID}
-		for _, t := range img.RepoTags {
-			d.Untagged = append(d.Untagged, image.FamiliarName(t))
-		}
-		for _, t := range img.RepoDigests {
-			d.Untagged = append(d.Untagged, image.FamiliarName(t))
-		}
-		if err := is.Delete(img); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			return out, space, err
-		}
-		out = append(out, d)
-		space += img.Size
-	}
-	return out, space, nil
-}
-
-// imagesInUse is the set of image ids any container (in any state) uses.
-func (e *Engine) imagesInUse() (map[string]bool, error) {
-	_, list, err := e.listContainers()
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]bool{}
-	for _, c := range list {
-		used[c.ImageID] = true
-	}
-	return used, nil
-}
-
 // SystemPruneOptions are system prune's flags.
 type SystemPruneOptions struct {
 	All     bool // every unused image, not only dangling ones
@@ -136,7 +76,9 @@ func (e *Engine) SystemPrune(o SystemPruneOptions) (*PruneReport, error) {
 		}
 		r.Volumes, r.Space = v.Volumes, r.Space+v.Space
 	}
-	imgs, space, err := e.pruneImages(o.All)
+	// image prune's own rules: an untagged image that is a tagged one's
+	// parent (a build's intermediate) is not dangling.
+	imgs, space, err := e.ImagePrune(o.All)
 	r.Images, r.Space = imgs, r.Space+space
 	if err == nil {
 		cached, cerr := e.BuilderPrune() // the build cache goes too, as in Docker
