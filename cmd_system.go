@@ -19,10 +19,10 @@ func systemCommands() []*cli.Command {
 			Name:  "system",
 			Usage: "Manage skiff",
 			Subcommands: []*cli.Command{
-				systemPruneCommand(), systemDFCommand(), infoCommand(),
+				systemPruneCommand(), systemDFCommand(), infoCommand(), eventsCommand(),
 			},
 		},
-		infoCommand(), versionCommand(),
+		infoCommand(), versionCommand(), eventsCommand(),
 	}
 }
 

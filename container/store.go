@@ -99,6 +99,7 @@ func (s *Store) Create(c *Container) error {
 		os.RemoveAll(s.Dir(c.ID))
 		return err
 	}
+	s.Emit(c, "create", nil)
 	return nil
 }
 
@@ -399,6 +400,7 @@ func (s *Store) RemoveLocked(id string) error {
 	if err := os.RemoveAll(s.Dir(id)); err != nil {
 		return fmt.Errorf("remove container %s: %w", shortID(id), err)
 	}
+	s.Emit(c, "destroy", nil)
 	return nil
 }
 
@@ -424,11 +426,16 @@ func (s *Store) Rename(id, name string) error {
 		return err
 	}
 	old := c.Name
-	if _, err := s.UpdateLocked(id, func(c *Container) error { c.Name = name; return nil }); err != nil {
+	c, err = s.UpdateLocked(id, func(c *Container) error { c.Name = name; return nil })
+	if err != nil {
 		s.releaseName(name, id)
 		return err
 	}
-	return s.releaseName(old, id)
+	if err := s.releaseName(old, id); err != nil {
+		return err
+	}
+	s.Emit(c, "rename", map[string]string{"oldName": "/" + old})
+	return nil
 }
 
 // NameTaken reports whether name is registered to a live container.

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -240,6 +241,7 @@ func Supervise(args []string) int {
 		return 1
 	}
 	reportStart(ready, nil)
+	cs.Emit(s.rec, "start", nil)
 	// Shrink only once the container has lived a while: a short-lived
 	// one (run --rm ... true) would otherwise wait a few ms for it
 	// before its exit is even reaped.
@@ -443,6 +445,16 @@ func (s *supervisor) run() {
 		<-cleaned
 		s.recordExit(status, werr)
 	}
+	// After the record says exited, so an events follower that inspects
+	// on "die" sees it; with --rm, before the destroy.
+	rec := s.rec
+	if c, err := s.cs.Get(s.id); err == nil {
+		rec = c // renamed since it started, say
+	}
+	if status.OOMKilled {
+		s.cs.Emit(rec, "oom", nil)
+	}
+	s.cs.Emit(rec, "die", map[string]string{"exitCode": strconv.Itoa(status.Code)})
 	if s.opts.Attached {
 		s.waitFirstClient(30 * time.Second)
 	}

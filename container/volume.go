@@ -72,6 +72,7 @@ func (s *Store) CreateVolume(name string, labels map[string]string, anonymous bo
 		os.RemoveAll(filepath.Join(s.volumesDir(), name))
 		return nil, fmt.Errorf("create volume %s: %w", name, err)
 	}
+	s.st.Emit("volume", "create", name, map[string]string{"driver": "local"})
 	return v, nil
 }
 
@@ -157,6 +158,7 @@ func (s *Store) RemoveVolume(name string, force bool) (int64, error) {
 	if err := os.RemoveAll(filepath.Join(s.volumesDir(), name)); err != nil {
 		return 0, fmt.Errorf("remove volume %s: %w", name, err)
 	}
+	s.st.Emit("volume", "destroy", name, map[string]string{"driver": "local"})
 	return size, nil
 }
 

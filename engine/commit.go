@@ -72,5 +72,9 @@ func (e *Engine) Commit(ctx context.Context, ref, repo string, o CommitOptions) 
 		return nil, err
 	}
 	h := v1.History{Author: o.Author, Comment: o.Message, CreatedBy: strings.Join(cc.Args(), " ")}
-	return appendLayer(is, func(img v1.Image) (*image.Image, error) { return is.Write(ctx, img, names) }, base, cfg, layer, h)
+	img, err := appendLayer(is, func(img v1.Image) (*image.Image, error) { return is.Write(ctx, img, names) }, base, cfg, layer, h)
+	if err == nil {
+		e.emit(c, "commit", map[string]string{"comment": o.Message, "imageID": img.ID, "imageRef": repo})
+	}
+	return img, err
 }

@@ -41,7 +41,22 @@ func (e *Engine) Pull(ctx context.Context, ref string, o PullOptions) (*image.Im
 	if o.AllTags {
 		return nil, pullAllTags(ctx, is, ref, opts)
 	}
-	return is.Pull(ctx, ref, opts)
+	img, err := is.Pull(ctx, ref, opts)
+	if err == nil {
+		e.emitPull(ref)
+	}
+	return img, err
+}
+
+// emitPull is Docker's "pull" event: the reference as the actor, its
+// repository as the name.
+func (e *Engine) emitPull(ref string) {
+	fam := familiarRef(ref)
+	repo := fam
+	if i := strings.LastIndexAny(fam, ":@"); i > strings.LastIndex(fam, "/") {
+		repo = fam[:i]
+	}
+	e.emitImage("pull", fam, repo)
 }
 
 // EnsureImage returns the stored image ref names, pulling it first when it
@@ -62,7 +77,11 @@ func (e *Engine) EnsureImage(ctx context.Context, ref, platform string, out io.W
 	if out != nil {
 		fmt.Fprintf(out, "Unable to find image '%s' locally\n", familiarRef(ref))
 	}
-	return is.Pull(ctx, ref, image.PullOptions{Platform: platform, Out: out})
+	img, err = is.Pull(ctx, ref, image.PullOptions{Platform: platform, Out: out})
+	if err == nil {
+		e.emitPull(ref)
+	}
+	return img, err
 }
 
 func familiarRef(ref string) string {
@@ -263,7 +282,11 @@ func (e *Engine) TagImage(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return is.Tag(img, dst)
+	if err := is.Tag(img, dst); err != nil {
+		return err
+	}
+	e.emitImage("tag", img.ID, familiarRef(dst))
+	return nil
 }
 
 // RmiOptions are `rmi`'s flags.
@@ -341,6 +364,7 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]strin
 			if err := untag(is, canon); err != nil {
 				return nil, 0, err
 			}
+			e.emitImage("untag", img.ID, image.FamiliarName(canon))
 			return []string{"Untagged: " + image.FamiliarName(canon)}, 0, nil
 		}
 	} else if hasChildren {
@@ -357,6 +381,7 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]strin
 			return out, 0, err
 		}
 		out = append(out, "Untagged: "+image.FamiliarName(n))
+		e.emitImage("untag", img.ID, image.FamiliarName(n))
 	}
 	if len(users) > 0 || hasChildren {
 		// Forced: the names go, the layers stay under the containers; a
@@ -368,6 +393,7 @@ func (e *Engine) rmiOne(is *image.Store, ref string, force, prune bool) ([]strin
 		return out, 0, err
 	}
 	out = append(out, "Deleted: "+img.ID)
+	e.emitImage("delete", img.ID, img.ID)
 	if !prune {
 		return out, freed, nil
 	}
@@ -401,6 +427,7 @@ func (e *Engine) removeParents(is *image.Store, id string) (lines []string, free
 			return lines, freed
 		}
 		lines, freed = append(lines, "Deleted: "+id), freed+n
+		e.emitImage("delete", id, id)
 		id = parent.Parent
 	}
 	return lines, freed

@@ -11,16 +11,22 @@ import (
 // its name as given, as docker pause does.
 func (e *Engine) Pause(refs []string) error {
 	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
-		_, err := cs.Pause(c.ID)
-		return err
+		if _, err := cs.Pause(c.ID); err != nil {
+			return err
+		}
+		cs.Emit(c, "pause", nil)
+		return nil
 	})
 }
 
 // Unpause thaws each paused container.
 func (e *Engine) Unpause(refs []string) error {
 	return e.eachContainer(refs, func(cs *container.Store, c *container.Container) error {
-		_, err := cs.Unpause(c.ID)
-		return err
+		if _, err := cs.Unpause(c.ID); err != nil {
+			return err
+		}
+		cs.Emit(c, "unpause", nil)
+		return nil
 	})
 }
 

@@ -459,6 +459,7 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	if err := container.Signal(c, sig); err != nil && !errors.Is(err, container.ErrProcessGone) {
 		return fmt.Errorf("cannot stop container: %s: %w", c.ID, err)
 	}
+	e.emitKill(c, sig)
 	e.thawForSignal(c, sig) // a paused one acts on it once thawed (pause.go)
 	wait := time.Duration(timeout) * time.Second
 	if timeout < 0 {
@@ -466,14 +467,17 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	}
 	if container.WaitPid(c.State.Pid, c.State.PidStart, wait) {
 		container.WaitStopped(c, 10*time.Second)
+		e.emit(c, "stop", nil)
 		return nil
 	}
 	if err := container.Signal(c, syscall.SIGKILL); err != nil && !errors.Is(err, container.ErrProcessGone) {
 		return fmt.Errorf("cannot kill container: %s: %w", c.ID, err)
 	}
+	e.emitKill(c, syscall.SIGKILL)
 	if !container.WaitStopped(c, 30*time.Second) {
 		return fmt.Errorf("container %s did not stop", c.ID)
 	}
+	e.emit(c, "stop", nil)
 	return nil
 }
 
@@ -538,6 +542,7 @@ func (e *Engine) Kill(refs []string, sigName string) error {
 			}
 			return fmt.Errorf("cannot kill container: %s: %w", c.Name, err)
 		}
+		e.emitKill(c, sig)
 		e.thawForSignal(c, sig) // a paused one acts on it once thawed (pause.go)
 		if sig == syscall.SIGKILL {
 			// As Docker: a SIGKILLed container is stopped when kill returns,
@@ -596,7 +601,11 @@ func (e *Engine) Restart(refs []string, o StopOptions) error {
 		if err := container.CanStart(c); err != nil {
 			return err
 		}
-		return e.startSupervisor(nil, c, false)
+		if err := e.startSupervisor(nil, c, false); err != nil {
+			return err
+		}
+		e.emit(c, "restart", nil)
+		return nil
 	})
 }
 
@@ -636,8 +645,14 @@ func (e *Engine) Exec(ref string, args []string, o ExecOptions) error {
 	o.SigProxy = false // docker exec does not proxy signals
 	p := e.prepareStreams(o.Tty, o.Interactive && !o.Detach, !o.Detach, !o.Detach, o.AttachFlags)
 	defer p.stop()
+	cmd := strings.Join(args, " ")
+	e.emit(c, "exec_create: "+cmd, nil)
+	e.emit(c, "exec_start: "+cmd, nil)
 	code, err := container.Exec(e.Store, c.ID, req, p.opts)
 	p.restore()
+	if err == nil && !o.Detach {
+		e.emit(c, "exec_die", map[string]string{"exitCode": strconv.Itoa(code)})
+	}
 	var se *container.StartError
 	switch {
 	case errors.As(err, &se):

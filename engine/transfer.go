@@ -30,14 +30,20 @@ func (e *Engine) Save(ctx context.Context, refs []string, o SaveOptions) error {
 		return err
 	}
 	if o.Output == "" {
-		return imgs.Save(ctx, o.Stdout, refs, o.Format)
-	}
-	if st, err := os.Stat(filepath.Dir(o.Output)); err != nil || !st.IsDir() {
+		err = imgs.Save(ctx, o.Stdout, refs, o.Format)
+	} else if st, serr := os.Stat(filepath.Dir(o.Output)); serr != nil || !st.IsDir() {
 		return store.Invalid("failed to save image: invalid output path: directory %q does not exist", filepath.Dir(o.Output))
+	} else {
+		err = store.WriteFrom(o.Output, 0o644, func(w io.Writer) error {
+			return imgs.Save(ctx, w, refs, o.Format)
+		})
 	}
-	return store.WriteFrom(o.Output, 0o644, func(w io.Writer) error {
-		return imgs.Save(ctx, w, refs, o.Format)
-	})
+	if err == nil {
+		for _, r := range refs {
+			e.emitImage("save", r, r)
+		}
+	}
+	return err
 }
 
 // Load stores the images of the archive in r and returns the lines Docker
@@ -53,9 +59,11 @@ func (e *Engine) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	for _, l := range loaded {
 		if len(l.Names) == 0 {
 			lines = append(lines, "Loaded image ID: "+l.Image.ID)
+			e.emitImage("load", l.Image.ID, l.Image.ID)
 		}
 		for _, n := range l.Names {
 			lines = append(lines, "Loaded image: "+n)
+			e.emitImage("load", n, n)
 		}
 	}
 	return lines, err
@@ -93,6 +101,7 @@ func (e *Engine) Import(ctx context.Context, src, repo string, o ImportOptions) 
 	if err != nil {
 		return "", err
 	}
+	e.emitImage("import", img.ID, img.ID)
 	return img.ID, nil
 }
 
@@ -107,7 +116,11 @@ func (e *Engine) Push(ctx context.Context, ref string, o PushOptions) error {
 	if err != nil {
 		return err
 	}
-	return imgs.Push(ctx, ref, image.PushOptions{Out: e.Stdout, Quiet: o.Quiet})
+	if err := imgs.Push(ctx, ref, image.PushOptions{Out: e.Stdout, Quiet: o.Quiet}); err != nil {
+		return err
+	}
+	e.emitImage("push", familiarRef(ref), familiarRef(ref))
+	return nil
 }
 
 // LoginOptions are `login`'s flags. Empty Username and Password mean "use

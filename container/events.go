@@ -1,0 +1,21 @@
+package container
+
+import "maps"
+
+// Emit records a container event (store.Emit) with Docker's attributes:
+// the container's labels, its image and name, and extra (exitCode,
+// signal, ...).
+func (s *Store) Emit(c *Container, action string, extra map[string]string) {
+	attrs := make(map[string]string, len(c.Config.Labels)+2+len(extra))
+	maps.Copy(attrs, c.Config.Labels)
+	if c.Config.Image != "" {
+		attrs["image"] = c.Config.Image
+	} else if c.Image != "" {
+		attrs["image"] = c.Image
+	}
+	if c.Name != "" {
+		attrs["name"] = c.Name
+	}
+	maps.Copy(attrs, extra)
+	s.st.Emit("container", action, c.ID, attrs)
+}
