@@ -240,8 +240,10 @@ func Supervise(args []string) int {
 		reportStart(ready, err)
 		return 1
 	}
-	reportStart(ready, nil)
+	// Before the caller hears of the start, so its next command's events
+	// come after this one, as with Docker.
 	cs.Emit(s.rec, "start", nil)
+	reportStart(ready, nil)
 	// Shrink only once the container has lived a while: a short-lived
 	// one (run --rm ... true) would otherwise wait a few ms for it
 	// before its exit is even reaped.
@@ -443,31 +445,32 @@ func (s *supervisor) run() {
 	autoRemove := s.rec.HostConfig.AutoRemove
 	if !autoRemove {
 		<-cleaned
-		s.recordExit(status, werr)
+		s.recordExit(status, werr, true)
+	} else {
+		s.emitExit(s.rec, status)
 	}
-	// After the record says exited, so an events follower that inspects
-	// on "die" sees it; with --rm, before the destroy.
-	rec := s.rec
-	if c, err := s.cs.Get(s.id); err == nil {
-		rec = c // renamed since it started, say
-	}
-	if status.OOMKilled {
-		s.cs.Emit(rec, "oom", nil)
-	}
-	s.cs.Emit(rec, "die", map[string]string{"exitCode": strconv.Itoa(status.Code)})
 	if s.opts.Attached {
 		s.waitFirstClient(30 * time.Second)
 	}
 	if autoRemove && s.cs.Remove(s.id) != nil {
 		<-cleaned
-		s.recordExit(status, werr)
+		s.recordExit(status, werr, false)
 	}
 	<-cleaned
 	s.finish(status.Code)
 }
 
-func (s *supervisor) recordExit(status isolate.ExitStatus, werr error) {
-	s.cs.Update(s.id, func(c *Container) error {
+// recordExit writes the exit into the record and, with emit, the die
+// event while still holding the lock: stop takes that lock before its
+// "stop" event, so followers see die first, and one that inspects on die
+// sees the container exited, as with Docker.
+func (s *supervisor) recordExit(status isolate.ExitStatus, werr error, emit bool) {
+	l, err := s.cs.Lock(s.id)
+	if err != nil {
+		return
+	}
+	defer l.Unlock()
+	c, err := s.cs.UpdateLocked(s.id, func(c *Container) error {
 		setExited(&c.State, status.Code)
 		c.State.OOMKilled = status.OOMKilled
 		if werr != nil {
@@ -475,6 +478,17 @@ func (s *supervisor) recordExit(status isolate.ExitStatus, werr error) {
 		}
 		return nil
 	})
+	if err == nil && emit {
+		s.emitExit(c, status) // c: renamed since it started, say
+	}
+}
+
+// emitExit is the oom (when the kernel's OOM killer struck) and die events.
+func (s *supervisor) emitExit(c *Container, status isolate.ExitStatus) {
+	if status.OOMKilled {
+		s.cs.Emit(c, "oom", nil)
+	}
+	s.cs.Emit(c, "die", map[string]string{"exitCode": strconv.Itoa(status.Code)})
 }
 
 // setExited marks st exited now with code, its processes gone.

@@ -19,6 +19,20 @@ func (e *Engine) emit(c *container.Container, action string, extra map[string]st
 	}
 }
 
+// emitStopped is "stop", once the container has stopped: the supervisor
+// records the exit and emits "die" under the container's lock, so taking
+// that lock first puts "stop" after "die", as with Docker.
+func (e *Engine) emitStopped(c *container.Container) {
+	cs, err := e.containers()
+	if err != nil {
+		return
+	}
+	if l, err := cs.Lock(c.ID); err == nil {
+		l.Unlock()
+	}
+	cs.Emit(c, "stop", nil)
+}
+
 // emitKill is Docker's "kill" event, with the signal's number.
 func (e *Engine) emitKill(c *container.Container, sig syscall.Signal) {
 	e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})

@@ -467,7 +467,7 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	}
 	if container.WaitPid(c.State.Pid, c.State.PidStart, wait) {
 		container.WaitStopped(c, 10*time.Second)
-		e.emit(c, "stop", nil)
+		e.emitStopped(c)
 		return nil
 	}
 	if err := container.Signal(c, syscall.SIGKILL); err != nil && !errors.Is(err, container.ErrProcessGone) {
@@ -477,7 +477,7 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	if !container.WaitStopped(c, 30*time.Second) {
 		return fmt.Errorf("container %s did not stop", c.ID)
 	}
-	e.emit(c, "stop", nil)
+	e.emitStopped(c)
 	return nil
 }
 
