@@ -117,18 +117,7 @@ func parsePsFilters(list []string) (psFilters, error) {
 
 // match: values of one key are OR'ed, keys are AND'ed (Docker's rule).
 func (f psFilters) match(c *container.Container, is *image.Store) bool {
-	any := func(key string, fn func(v string) bool) bool {
-		vals := f.vals[key]
-		if len(vals) == 0 {
-			return true
-		}
-		for _, v := range vals {
-			if fn(v) {
-				return true
-			}
-		}
-		return false
-	}
+	any := func(key string, fn func(v string) bool) bool { return anyOf(f.vals[key], fn) }
 	return any("status", func(v string) bool { return string(c.State.Status) == v }) &&
 		(len(f.names) == 0 || slices.ContainsFunc(f.names, func(m func(string) bool) bool { return m(c.Name) })) &&
 		any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
@@ -136,12 +125,20 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 			n, _ := strconv.Atoi(v)
 			return c.State.Status == container.StatusExited && c.State.ExitCode == n
 		}) &&
-		any("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := c.Config.Labels[k]
-			return ok && (!hasVal || got == val)
-		}) &&
+		any("label", func(v string) bool { return labelMatch(c.Config.Labels, v) }) &&
 		any("ancestor", func(v string) bool { return ancestorMatch(c, v, is) })
+}
+
+// anyOf is one filter key's test: no values, or any value that fn accepts.
+func anyOf(vals []string, fn func(v string) bool) bool {
+	return len(vals) == 0 || slices.ContainsFunc(vals, fn)
+}
+
+// labelMatch is Docker's label filter: "key" or "key=value".
+func labelMatch(labels map[string]string, filter string) bool {
+	k, val, hasVal := strings.Cut(filter, "=")
+	got, ok := labels[k]
+	return ok && (!hasVal || got == val)
 }
 
 // nameMatcher is Docker's name filter: a regular expression matched

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -131,10 +130,7 @@ func parseEventFilters(list []string) (eventFilters, error) {
 }
 
 func (f eventFilters) match(ev store.Event) bool {
-	any := func(key string, fn func(v string) bool) bool {
-		vals := f[key]
-		return len(vals) == 0 || slices.ContainsFunc(vals, fn)
-	}
+	any := func(key string, fn func(v string) bool) bool { return anyOf(f[key], fn) }
 	attrs := ev.Actor.Attributes
 	return any("type", func(v string) bool { return ev.Type == v }) &&
 		// "exec_create" selects "exec_create: sh -c ...".
@@ -148,11 +144,7 @@ func (f eventFilters) match(ev store.Event) bool {
 			}
 			return sameImageRef(attrs["image"], v)
 		}) &&
-		any("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := attrs[k]
-			return ok && (!hasVal || got == val)
-		}) &&
+		any("label", func(v string) bool { return labelMatch(attrs, v) }) &&
 		any("volume", func(v string) bool { return ev.Type == "volume" && ev.Actor.ID == v }) &&
 		any("network", func(string) bool { return false }) && // skiff has no networks to report on
 		any("daemon", func(string) bool { return false }) &&
