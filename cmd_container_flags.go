@@ -95,6 +95,14 @@ func runFlags() []cli.Flag {
 		ctrListFlag("tmpfs", nil, "mount a tmpfs `DIR[:OPTS]`"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
+		ctrListFlag("add-host", nil, "add a custom host-to-IP mapping (`HOST:IP`)"),
+		ctrListFlag("dns", nil, "set custom DNS `SERVERS`"),
+		ctrListFlag("dns-search", nil, "set custom DNS search `DOMAINS`"),
+		ctrListFlag("dns-option", []string{"dns-opt"}, "set DNS `OPTIONS`"),
+		ctrListFlag("group-add", nil, "add additional `GROUPS` to join"),
+		&cli.StringFlag{Name: "pid", Usage: "PID namespace to use (`MODE`: host)"},
+		&cli.StringFlag{Name: "ipc", Usage: "IPC `MODE` to use: private, shareable, host"},
+		&cli.StringFlag{Name: "uts", Usage: "UTS namespace to use (`MODE`: host)"},
 		&cli.BoolFlag{Name: "rm", Usage: "automatically remove the container when it exits"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container ID to the `FILE`"},
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open even if not attached"},
@@ -193,6 +201,9 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 	}
 	h.ReadonlyRootfs = c.Bool("read-only")
 	h.NetworkMode = c.String("network")
+	if err := ctrHostOptions(c, h, cfg.Hostname); err != nil {
+		return o, err
+	}
 	h.AutoRemove = c.Bool("rm")
 	h.Privileged = c.Bool("privileged")
 	h.CapAdd = ctrValues(c, "cap-add")
@@ -210,6 +221,29 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// ctrHostOptions reads --add-host, --dns*, --group-add, --pid, --ipc and
+// --uts into the host config.
+func ctrHostOptions(c *cli.Context, h *container.HostConfig, hostname string) error {
+	for _, v := range ctrValues(c, "add-host") {
+		eh, err := container.ParseExtraHost(v)
+		if err != nil {
+			return err
+		}
+		h.ExtraHosts = append(h.ExtraHosts, eh)
+	}
+	h.DNS, h.DNSSearch, h.DNSOptions = ctrValues(c, "dns"), ctrValues(c, "dns-search"), ctrValues(c, "dns-option")
+	if err := container.ValidateDNS(h.DNS); err != nil {
+		return err
+	}
+	h.GroupAdd = ctrValues(c, "group-add")
+	h.PidMode, h.UTSMode = c.String("pid"), c.String("uts")
+	h.IpcMode = c.String("ipc")
+	if h.IpcMode == "" {
+		h.IpcMode = "private" // what Docker's inspect shows by default
+	}
+	return container.ValidateModes(h, hostname)
 }
 
 // ctrEnv reads --env-file files then -e values; "KEY" alone takes the

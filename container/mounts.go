@@ -1,6 +1,7 @@
 package container
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,15 +21,33 @@ func mounts(c *Container, rootless, ttyGid bool) ([]specs.Mount, error) {
 	if ttyGid {
 		ptsOpts = append(ptsOpts, "gid=5") // unmapped in a single-id rootless map
 	}
+	proc := specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}}
+	if rootless && c.HostConfig.PidMode == "host" {
+		// A user namespace may not mount the host PID namespace's proc
+		// afresh: bind the host's, as podman does.
+		proc = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+	}
+	shm := specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}
+	mqueue := []specs.Mount{{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}}}
+	if c.HostConfig.IpcMode == "host" {
+		// The host's IPC objects: its /dev/shm and, where the host has
+		// one, its /dev/mqueue (a new mqueue mount would need an IPC
+		// namespace of our own).
+		shm = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		mqueue = nil
+		if fi, err := os.Stat("/dev/mqueue"); err == nil && fi.IsDir() {
+			mqueue = []specs.Mount{{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}}
+		}
+	}
 	ms := []specs.Mount{
-		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		proc,
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: ptsOpts},
 		sysMount(rootless && hostNet, c.HostConfig.Privileged),
-		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		shm,
 		cgroupMount(rootless, c.HostConfig.Privileged),
 	}
+	ms = append(ms, mqueue...)
 	// The /etc files and the user's mounts go in one list sorted by depth,
 	// so a volume on /etc comes before (and does not hide) /etc/hosts.
 	var extra []specs.Mount

@@ -83,6 +83,15 @@ type HostConfig struct {
 	SecurityOpt    []string                 `json:"SecurityOpt,omitempty"`
 	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p as asked; State.Ports has what is bound
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
+	// Name resolution and namespaces (hostopts.go).
+	ExtraHosts []string `json:"ExtraHosts"` // --add-host, as "host:ip"
+	DNS        []string `json:"Dns"`
+	DNSSearch  []string `json:"DnsSearch"`
+	DNSOptions []string `json:"DnsOptions"`
+	GroupAdd   []string `json:"GroupAdd"`
+	PidMode    string   `json:"PidMode"` // "" (private) or host
+	IpcMode    string   `json:"IpcMode"` // private (default), shareable, host
+	UTSMode    string   `json:"UTSMode"` // "" (private) or host
 	// Resources (issue 7) are kept in OCI form; inspect projects them.
 	Resources *specs.LinuxResources `json:"Resources,omitempty"`
 	Limits                          // cgroup parent, devices, ulimits, sysctls, shm, OOM score (limits.go)

@@ -72,7 +72,7 @@ func newSpec(c *Container) (*specs.Spec, error) {
 	if len(args) == 0 {
 		return nil, store.Invalid("no command specified")
 	}
-	user, err := ResolveUser(c.Rootfs, c.Config.User)
+	user, err := ResolveUserGroups(c.Rootfs, c.Config.User, c.HostConfig.GroupAdd)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func newSpec(c *Container) (*specs.Spec, error) {
 		},
 		Annotations: map[string]string{"org.skiff.container.id": c.ID},
 		Linux: &specs.Linux{
-			Namespaces: namespaces(c.HostConfig.NetworkMode, newUserNS),
+			Namespaces: namespaces(c.HostConfig, newUserNS),
 			Resources:  resources(c.HostConfig),
 		},
 	}
@@ -151,20 +151,6 @@ func processEnv(c *Container, home string) []string {
 		}
 	}
 	return append(env, "HOME="+home)
-}
-
-func namespaces(network string, userNS bool) []specs.LinuxNamespace {
-	ns := []specs.LinuxNamespace{
-		{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.IPCNamespace}, {Type: specs.CgroupNamespace},
-	}
-	if network != "host" {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	}
-	if userNS {
-		ns = append([]specs.LinuxNamespace{{Type: specs.UserNamespace}}, ns...)
-	}
-	return ns
 }
 
 // Capabilities applies --privileged, --cap-add and --cap-drop (names with

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,6 +98,30 @@ func parseGroup(r io.Reader) []groupEntry {
 		out = append(out, groupEntry{f[0], uint32(gid), members})
 	})
 	return out
+}
+
+// ResolveUserGroups is ResolveUser plus --group-add: group names (from
+// the container's /etc/group) or ids, added to the supplementary groups.
+func ResolveUserGroups(r Rootfs, spec string, add []string) (*ExecUser, error) {
+	u, err := ResolveUser(r, spec)
+	if err != nil || len(add) == 0 {
+		return u, err
+	}
+	var groups []groupEntry
+	if f, err := rootfsFile(r, "/etc/group"); err == nil {
+		groups = parseGroup(f)
+		f.Close()
+	}
+	for _, g := range add {
+		gid, err := resolveGroup(g, groups)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(u.AdditionalGids, gid) {
+			u.AdditionalGids = append(u.AdditionalGids, gid)
+		}
+	}
+	return u, nil
 }
 
 // ResolveUser resolves spec ("", user, uid, user:group, uid:gid) against

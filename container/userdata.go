@@ -32,8 +32,8 @@ func WriteUserdata(c *Container) error {
 		data []byte
 	}{
 		{c.HostnamePath, []byte(c.Config.Hostname + "\n")},
-		{c.HostsPath, hostsFile(c.Config.Hostname, host)},
-		{c.ResolvConfPath, resolvConf(host)},
+		{c.HostsPath, append(hostsFile(c.Config.Hostname, host), extraHostLines(c.HostConfig.ExtraHosts, hostAddress)...)},
+		{c.ResolvConfPath, withDNS(resolvConf(host), c.HostConfig)},
 	}
 	for _, f := range files {
 		if sameContent(f.path, f.data) {

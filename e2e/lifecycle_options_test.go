@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -215,6 +216,52 @@ func TestRunBuildVolumeFillOwnership(t *testing.T) {
 		out := env.mustRun("run", "--rm", "-v", "fill:/data", "owned", "sh", "-c", "stat -c '%n %u:%g %a' /data /data/f; cat /data/f")
 		if out != want {
 			t.Errorf("volume filled from the image:\n%s\nwant\n%s", out, want)
+		}
+	})
+}
+
+// --add-host, --dns*, --group-add and the host's PID, IPC and UTS
+// namespaces (--pid/--ipc/--uts host).
+func TestRunHostOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		out := env.mustRun("run", "--rm", "--add-host", "db:10.1.2.3", "--add-host", "v6=::1",
+			"--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:2",
+			"busybox", "sh", "-c", "tail -n 2 /etc/hosts; grep -v '^#' /etc/resolv.conf")
+		if want := "10.1.2.3\tdb\n::1\tv6\nsearch example.com\nnameserver 192.0.2.53\noptions ndots:2\n"; out != want {
+			t.Errorf("hosts and resolv.conf:\n%s\nwant:\n%s", out, want)
+		}
+		if env.Mode != "skiffnosub" { // a single-id map has no uid 1000 or group 10
+			if out := env.mustRun("run", "--rm", "-u", "1000", "--group-add", "10", "--group-add", "1234", "busybox", "id"); out != "uid=1000(app) gid=1000(app) groups=10,1234\n" {
+				t.Errorf("--group-add: %q", out)
+			}
+		}
+		const countProcs = "ls /proc | grep -c '^[0-9]'"
+		private, _ := strconv.Atoi(strings.TrimSpace(env.mustRun("run", "--rm", "busybox", "sh", "-c", countProcs)))
+		shared, _ := strconv.Atoi(strings.TrimSpace(env.mustRun("run", "--rm", "--pid", "host", "busybox", "sh", "-c", countProcs)))
+		if private > 3 || shared < 10 {
+			t.Errorf("processes seen: %d in a private PID namespace, %d with --pid host", private, shared)
+		}
+		host, _ := os.Hostname()
+		if out := env.mustRun("run", "--rm", "--uts", "host", "busybox", "hostname"); out != host+"\n" {
+			t.Errorf("--uts host: hostname %q, want %q", out, host)
+		}
+		shm := filepath.Join("/dev/shm", "skiff-e2e-"+env.Mode+"-"+strconv.Itoa(os.Getpid()))
+		if err := os.WriteFile(shm, []byte("shared\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(shm)
+		if out := env.mustRun("run", "--rm", "--ipc", "host", "busybox", "cat", shm); out != "shared\n" {
+			t.Errorf("--ipc host: %q", out)
+		}
+		env.mustFail(1, "run", "--rm", "busybox", "cat", shm) // a private /dev/shm
+		got := inspectF(env, "{{.HostConfig.IpcMode}}", strings.TrimSpace(env.mustRun("create", "busybox", "true")))
+		if got != "private" {
+			t.Errorf("default IpcMode %q", got)
+		}
+		for _, bad := range [][]string{{"--ipc", "bogus"}, {"--pid", "container:x"}, {"--add-host", "nocolon"},
+			{"--dns", "not-an-ip"}, {"--uts", "host", "-h", "x"}} {
+			env.mustFail(125, append(append([]string{"run", "--rm"}, bad...), "busybox", "true")...)
 		}
 	})
 }

@@ -164,7 +164,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 	}
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = c.ID[:12]
-		if network == "host" {
+		if network == "host" || c.HostConfig.UTSMode == "host" {
 			c.Config.Hostname, _ = os.Hostname()
 		}
 	}

@@ -51,6 +51,7 @@ type StateJSON struct {
 }
 
 // HostConfigJSON is inspect's HostConfig, resources flattened as Docker does.
+// Field names are the JSON keys (Dns, not DNS): --format templates use them.
 type HostConfigJSON struct {
 	Binds             []string                           `json:"Binds"`
 	NetworkMode       string                             `json:"NetworkMode"`
@@ -64,6 +65,14 @@ type HostConfigJSON struct {
 	ReadonlyRootfs    bool                               `json:"ReadonlyRootfs"`
 	SecurityOpt       []string                           `json:"SecurityOpt"`
 	Tmpfs             map[string]string                  `json:"Tmpfs,omitempty"`
+	Dns               []string                           `json:"Dns"`
+	DnsOptions        []string                           `json:"DnsOptions"`
+	DnsSearch         []string                           `json:"DnsSearch"`
+	ExtraHosts        []string                           `json:"ExtraHosts"`
+	GroupAdd          []string                           `json:"GroupAdd"`
+	IpcMode           string                             `json:"IpcMode"`
+	PidMode           string                             `json:"PidMode"`
+	UTSMode           string                             `json:"UTSMode"`
 	CpuShares         int64                              `json:"CpuShares"`
 	Memory            int64                              `json:"Memory"`
 	NanoCpus          int64                              `json:"NanoCpus"`
@@ -76,6 +85,14 @@ type HostConfigJSON struct {
 	MemorySwap        int64                              `json:"MemorySwap"`
 	PidsLimit         *int64                             `json:"PidsLimit"`
 	LimitsJSON                                           // CgroupParent, Devices, Ulimits, Sysctls, ShmSize, OomScoreAdj (update.go)
+}
+
+// orEmpty is Docker's [] (not null) for the lists inspect always shows.
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 // RestartPolicyJSON is inspect's HostConfig.RestartPolicy.
@@ -174,6 +191,11 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		CapAdd: h.CapAdd, CapDrop: h.CapDrop, Privileged: h.Privileged,
 		PublishAllPorts: h.PublishAll, ReadonlyRootfs: h.ReadonlyRootfs,
 		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
+		Dns: orEmpty(h.DNS), DnsOptions: orEmpty(h.DNSOptions), DnsSearch: orEmpty(h.DNSSearch),
+		ExtraHosts: h.ExtraHosts, GroupAdd: h.GroupAdd, IpcMode: h.IpcMode, PidMode: h.PidMode, UTSMode: h.UTSMode,
+	}
+	if j.IpcMode == "" {
+		j.IpcMode = "private" // a container created before --ipc existed
 	}
 	if j.PortBindings == nil {
 		j.PortBindings = map[string][]container.PortBinding{}
