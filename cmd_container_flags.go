@@ -93,6 +93,7 @@ func runFlags() []cli.Flag {
 		ctrListFlag("label-file", nil, "read in a line delimited `FILE` of labels"),
 		ctrListFlag("volume", []string{"v"}, "bind mount a volume (`SRC:DST[:OPTS]`)"),
 		ctrListFlag("tmpfs", nil, "mount a tmpfs `DIR[:OPTS]`"),
+		ctrListFlag("mount", nil, "attach a filesystem mount to the container (`type=bind|volume|tmpfs,source=...,target=...[,readonly]`)"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
 		ctrListFlag("add-host", nil, "add a custom host-to-IP mapping (`HOST:IP`)"),
@@ -198,6 +199,20 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 			h.Tmpfs = map[string]string{}
 		}
 		h.Tmpfs[dst] = opts
+	}
+	for _, v := range ctrValues(c, "mount") {
+		m, err := container.ParseMountFlag(v)
+		if err != nil {
+			return o, err
+		}
+		if m.Bind != "" {
+			h.Binds = append(h.Binds, m.Bind)
+			continue
+		}
+		if h.Tmpfs == nil {
+			h.Tmpfs = map[string]string{}
+		}
+		h.Tmpfs[m.TmpfsDst] = m.TmpfsOpts
 	}
 	h.ReadonlyRootfs = c.Bool("read-only")
 	h.NetworkMode = c.String("network")

@@ -265,3 +265,29 @@ func TestRunHostOptions(t *testing.T) {
 		}
 	})
 }
+
+// --mount: Docker's long form of -v and --tmpfs.
+func TestRunMountFlag(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		host := env.Path("mnt")
+		if err := os.MkdirAll(host, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env.WriteFile("mnt/f", []byte("from host\n"))
+		if err := env.chown(host); err != nil {
+			t.Fatal(err)
+		}
+		res := env.run("run", "--rm", "--mount", "type=bind,source="+host+",target=/m,readonly",
+			"--mount", "source=mvol,target=/v", "--mount", "type=tmpfs,destination=/t,tmpfs-mode=1770",
+			"busybox", "sh", "-c", "cat /m/f; echo kept > /v/k; stat -c %a /t; grep -c ' /t tmpfs ' /proc/mounts; touch /m/no")
+		if res.Code == 0 || res.Stdout != "from host\n1770\n1\n" || !strings.Contains(res.Stderr, "Read-only file system") {
+			t.Errorf("--mount bind (ro), volume and tmpfs: %s", res)
+		}
+		if out := env.mustRun("run", "--rm", "-v", "mvol:/v", "busybox", "cat", "/v/k"); out != "kept\n" {
+			t.Errorf("--mount's named volume: %q", out)
+		}
+		env.mustFail(125, "run", "--rm", "--mount", "type=bind,source="+env.Path("missing")+",target=/m", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "--mount", "type=bind,target=/m", "busybox", "true")
+	})
+}
