@@ -17,7 +17,7 @@ func TestParseMountFlag(t *testing.T) {
 		{"type=bind,src=" + dir + ",dst=/m,readonly", MountFlag{Bind: dir + ":/m:ro"}},
 		{"type=bind,src=" + dir + ",dst=/m,ro=false,bind-propagation=rshared", MountFlag{Bind: dir + ":/m:rshared"}},
 		{`"type=bind","src=` + dir + `",dst=/m`, MountFlag{Bind: dir + ":/m"}}, // CSV quoting
-		{"src=data,dst=/data", MountFlag{Bind: "data:/data"}},                   // type=volume by default
+		{"src=data,dst=/data", MountFlag{Bind: "data:/data"}},                  // type=volume by default
 		{"type=volume,target=/anon", MountFlag{Bind: "/anon"}},
 		{"type=volume,src=data,dst=/d,volume-nocopy", MountFlag{Bind: "data:/d:nocopy"}},
 		{"type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=1777", MountFlag{TmpfsDst: "/t", TmpfsOpts: "size=67108864,mode=1777"}},
