@@ -104,6 +104,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pid", Usage: "PID namespace to use (`MODE`: host)"},
 		&cli.StringFlag{Name: "ipc", Usage: "IPC `MODE` to use: private, shareable, host"},
 		&cli.StringFlag{Name: "uts", Usage: "UTS namespace to use (`MODE`: host)"},
+		&cli.BoolFlag{Name: "init", Usage: "run an init inside the container that forwards signals and reaps processes"},
 		&cli.BoolFlag{Name: "rm", Usage: "automatically remove the container when it exits"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container ID to the `FILE`"},
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open even if not attached"},
@@ -220,6 +221,10 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		return o, err
 	}
 	h.AutoRemove = c.Bool("rm")
+	if c.IsSet("init") {
+		init := c.Bool("init")
+		h.Init = &init
+	}
 	h.Privileged = c.Bool("privileged")
 	h.CapAdd = ctrValues(c, "cap-add")
 	h.CapDrop = ctrValues(c, "cap-drop")

@@ -62,7 +62,7 @@ func Changes(c *Container) ([]Change, error) {
 // diff read, so neither ever shows them: the container's writes to them
 // go to what is mounted there, not to its filesystem.
 func InitPaths() []string {
-	return []string{"/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+	return []string{"/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", InitPath}
 }
 
 // FilterChanges makes a raw list of changes (found in dir, the upper dir

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,6 +61,13 @@ func mounts(c *Container, rootless, ttyGid bool) ([]specs.Mount, error) {
 			}
 			extra = append(extra, specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: []string{"rbind", "rprivate"}})
 		}
+	}
+	if c.HostConfig.Init != nil && *c.HostConfig.Init {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("--init: find skiff's binary: %w", err)
+		}
+		extra = append(extra, specs.Mount{Destination: InitPath, Type: "bind", Source: self, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	}
 	user, err := userMounts(c)
 	if err != nil {

@@ -83,6 +83,7 @@ type HostConfig struct {
 	SecurityOpt    []string                 `json:"SecurityOpt,omitempty"`
 	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p as asked; State.Ports has what is bound
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
+	Init           *bool                    `json:"Init,omitempty"` // --init (init_process.go)
 	// Name resolution and namespaces (hostopts.go).
 	ExtraHosts []string `json:"ExtraHosts"` // --add-host, as "host:ip"
 	DNS        []string `json:"Dns"`

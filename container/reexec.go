@@ -11,6 +11,9 @@ import (
 // supervisor (SuperviseArg, exits with its status). It reports false for
 // an ordinary CLI invocation.
 func Reexec() bool {
+	if isInit() {
+		os.Exit(RunInit(os.Args[1:]))
+	}
 	if len(os.Args) < 2 {
 		return false
 	}

@@ -72,6 +72,9 @@ func newSpec(c *Container) (*specs.Spec, error) {
 	if len(args) == 0 {
 		return nil, store.Invalid("no command specified")
 	}
+	if c.HostConfig.Init != nil && *c.HostConfig.Init {
+		args = append([]string{InitPath, "--"}, args...)
+	}
 	user, err := ResolveUserGroups(c.Rootfs, c.Config.User, c.HostConfig.GroupAdd)
 	if err != nil {
 		return nil, err

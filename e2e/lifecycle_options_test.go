@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunEnvOptions(t *testing.T) {
@@ -289,5 +290,28 @@ func TestRunMountFlag(t *testing.T) {
 		}
 		env.mustFail(125, "run", "--rm", "--mount", "type=bind,source="+env.Path("missing")+",target=/m", "busybox", "true")
 		env.mustFail(125, "run", "--rm", "--mount", "type=bind,target=/m", "busybox", "true")
+	})
+}
+
+// --init: skiff's init as PID 1 forwards signals, reaps orphans and passes
+// the command's status through.
+func TestRunInit(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		out := env.mustRun("run", "--rm", "--init", "busybox", "sh", "-c",
+			"(sleep 0.2 &); sleep 0.6; ps -o pid,stat,comm | awk '$1 == 1 {print $3} $2 ~ /Z/ {print \"zombie\", $3}'")
+		if out != "docker-init\n" {
+			t.Errorf("PID 1 and zombies with --init: %q", out)
+		}
+		wantCode(env, 7, "run", "--rm", "--init", "busybox", "sh", "-c", "exit 7")
+		wantCode(env, 127, "run", "--rm", "--init", "busybox", "no-such-command")
+		// SIGTERM reaches the command (sh as PID 1 would ignore it).
+		id := strings.TrimSpace(env.mustRun("run", "-d", "--init", "busybox", "sh", "-c", "echo up; sleep 100"))
+		eventually(t, 5*time.Second, "the command started", func() bool { return env.mustRun("logs", id) == "up\n" })
+		start := time.Now()
+		env.mustRun("stop", id)
+		if code := inspectF(env, "{{.State.ExitCode}} {{.HostConfig.Init}}", id); code != "143 true" || time.Since(start) > 5*time.Second {
+			t.Errorf("stop of an --init container: %s after %s, want 143 at once", code, time.Since(start))
+		}
 	})
 }

@@ -73,6 +73,7 @@ type HostConfigJSON struct {
 	IpcMode           string                             `json:"IpcMode"`
 	PidMode           string                             `json:"PidMode"`
 	UTSMode           string                             `json:"UTSMode"`
+	Init              *bool                              `json:"Init"`
 	CpuShares         int64                              `json:"CpuShares"`
 	Memory            int64                              `json:"Memory"`
 	NanoCpus          int64                              `json:"NanoCpus"`
@@ -193,6 +194,7 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
 		Dns: orEmpty(h.DNS), DnsOptions: orEmpty(h.DNSOptions), DnsSearch: orEmpty(h.DNSSearch),
 		ExtraHosts: h.ExtraHosts, GroupAdd: h.GroupAdd, IpcMode: h.IpcMode, PidMode: h.PidMode, UTSMode: h.UTSMode,
+		Init: h.Init,
 	}
 	if j.IpcMode == "" {
 		j.IpcMode = "private" // a container created before --ipc existed
