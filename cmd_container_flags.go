@@ -106,6 +106,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "uts", Usage: "UTS namespace to use (`MODE`: host)"},
 		&cli.BoolFlag{Name: "init", Usage: "run an init inside the container that forwards signals and reaps processes"},
 		&cli.BoolFlag{Name: "rm", Usage: "automatically remove the container when it exits"},
+		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart `POLICY` to apply when a container exits: no, always, unless-stopped, on-failure[:max-retries]"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container ID to the `FILE`"},
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open even if not attached"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
@@ -221,6 +222,12 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		return o, err
 	}
 	h.AutoRemove = c.Bool("rm")
+	if h.RestartPolicy, err = container.ParseRestartPolicy(c.String("restart")); err != nil {
+		return o, err
+	}
+	if h.AutoRemove && h.RestartPolicy.Name != "no" {
+		return o, store.Invalid("conflicting options: cannot specify both --restart and --rm")
+	}
 	if c.IsSet("init") {
 		init := c.Bool("init")
 		h.Init = &init

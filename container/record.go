@@ -84,6 +84,7 @@ type HostConfig struct {
 	PortBindings   map[string][]PortBinding `json:"PortBindings,omitempty"` // -p as asked; State.Ports has what is bound
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
 	Init           *bool                    `json:"Init,omitempty"` // --init (init_process.go)
+	RestartPolicy  RestartPolicy            `json:"RestartPolicy"`  // --restart (restart.go)
 	// Name resolution and namespaces (hostopts.go).
 	ExtraHosts []string `json:"ExtraHosts"` // --add-host, as "host:ip"
 	DNS        []string `json:"Dns"`
@@ -147,4 +148,8 @@ type State struct {
 	// Ports is where the supervisor publishes the container's ports on
 	// the host (random ones resolved); meaningful only while it runs.
 	Ports map[string][]PortBinding `json:"Ports,omitempty"`
+	// StoppedByUser: stop, kill or rm -f ended it, so its restart policy
+	// does not bring it back (Docker's HasBeenManuallyStopped); a start
+	// clears it.
+	StoppedByUser bool `json:"StoppedByUser,omitempty"`
 }

@@ -294,10 +294,14 @@ func (s *supervisor) start() error {
 	if err != nil {
 		return err
 	}
-	if rec.IsRunning() {
+	if s.restarting {
+		// Its policy's restart: only if nobody stopped it meanwhile.
+		if rec.State.Status != StatusRestarting || rec.State.StoppedByUser || !s.ours(rec) {
+			return errNoRestart
+		}
+	} else if rec.IsRunning() {
 		return store.Conflict("container %s is already running", s.id)
-	}
-	if err := CanStart(rec); err != nil {
+	} else if err := CanStart(rec); err != nil {
 		return err
 	}
 	s.rec, s.prev = rec, rec.State
@@ -348,7 +352,11 @@ func (s *supervisor) recordRunning(pid int) error {
 	st.SupervisorPid, st.SupervisorStart = os.Getpid(), s.selfStart
 	st.StartedAt = time.Now().UTC()
 	st.ExitCode, st.Error, st.OOMKilled = 0, "", false
+	st.StoppedByUser = false
 	st.Ports = s.ports.bound()
+	if s.restarting {
+		s.rec.RestartCount++
+	}
 	return writeRecord(s.cs.recordPath(s.id), s.rec)
 }
 
@@ -394,6 +402,9 @@ func (s *supervisor) recordStartFailure(err error) {
 }
 
 func (s *supervisor) listen() error {
+	if s.ln != nil {
+		return nil // a restart keeps the socket its clients know
+	}
 	dir := s.cs.RunDir(s.id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -428,59 +439,120 @@ func (s *supervisor) closeListener() {
 // run serves clients while the process runs, then records how it ended.
 func (s *supervisor) run() {
 	go s.accept()
-	status, werr := s.proc.Wait()
-	// The cgroup goes while the output drains and, with --rm, while the
-	// container's files go; but before an exit is recorded, after which
-	// a new start may make the same cgroup again.
-	cleaned := make(chan struct{})
-	go func() {
-		isolate.Cleanup(s.ictr)
-		close(cleaned)
-	}()
-	s.ports.close()
-	s.drain()
-	s.log.Close()
-	// With --rm the record goes away once the client has the exit code,
-	// so it is not written first (one atomic write fewer per run --rm).
-	autoRemove := s.rec.HostConfig.AutoRemove
-	if !autoRemove {
+	for {
+		status, werr := s.proc.Wait()
+		ran := time.Since(s.rec.State.StartedAt)
+		// The cgroup goes while the output drains and, with --rm, while the
+		// container's files go; but before an exit is recorded, after which
+		// a new start may make the same cgroup again.
+		cleaned := make(chan struct{})
+		go func() {
+			isolate.Cleanup(s.ictr)
+			close(cleaned)
+		}()
+		s.ports.close()
+		s.drain()
+		s.log.Close()
+		// With --rm the record goes away once the client has the exit code,
+		// so it is not written first (one atomic write fewer per run --rm).
+		autoRemove := s.rec.HostConfig.AutoRemove
+		restart := false
+		if !autoRemove {
+			<-cleaned
+			restart = s.recordExit(status, werr, true)
+		} else {
+			s.emitExit(s.rec, status)
+		}
+		if s.opts.Attached {
+			s.waitFirstClient(30 * time.Second)
+		}
+		if autoRemove && s.cs.Remove(s.id) != nil {
+			<-cleaned
+			s.recordExit(status, werr, false)
+		}
 		<-cleaned
-		s.recordExit(status, werr, true)
-	} else {
-		s.emitExit(s.rec, status)
+		if !restart {
+			s.finish(status.Code)
+			return
+		}
+		// The clients of this run (a foreground run, attach, wait) get its
+		// exit code; the socket stays for the next run.
+		s.notifyExit(status.Code)
+		s.opts.Attached = false
+		s.delay = nextRestartDelay(s.delay, ran)
+		if !s.restartAfter(s.delay) {
+			s.closeListener()
+			return
+		}
 	}
-	if s.opts.Attached {
-		s.waitFirstClient(30 * time.Second)
+}
+
+// errNoRestart: the container was stopped (or removed) while it waited to
+// be restarted.
+var errNoRestart = errors.New("restart cancelled")
+
+// restartAfter waits delay, watching the record for a stop, then starts
+// the container again. It reports whether it runs again.
+func (s *supervisor) restartAfter(delay time.Duration) bool {
+	for end := time.Now().Add(delay); time.Now().Before(end); {
+		time.Sleep(min(100*time.Millisecond, time.Until(end)))
+		if c, err := s.cs.Get(s.id); err != nil || c.State.StoppedByUser || c.State.Status != StatusRestarting {
+			break // start checks again, under the lock
+		}
 	}
-	if autoRemove && s.cs.Remove(s.id) != nil {
-		<-cleaned
-		s.recordExit(status, werr, false)
+	s.restarting = true
+	err := s.start()
+	if err == nil {
+		s.cs.Emit(s.rec, "start", nil)
+		s.mu.Lock()
+		s.exited = false
+		s.mu.Unlock()
+		return true
 	}
-	<-cleaned
-	s.finish(status.Code)
+	// Stopped meanwhile, or the start failed: the container rests exited.
+	s.cs.Update(s.id, func(c *Container) error {
+		if c.State.Status == StatusRestarting && s.ours(c) {
+			setExited(&c.State, c.State.ExitCode)
+			if !errors.Is(err, errNoRestart) {
+				c.State.Error = err.Error()
+			}
+		}
+		return nil
+	})
+	return false
 }
 
 // recordExit writes the exit into the record and, with emit, the die
 // event while still holding the lock: stop takes that lock before its
 // "stop" event, so followers see die first, and one that inspects on die
 // sees the container exited, as with Docker.
-func (s *supervisor) recordExit(status isolate.ExitStatus, werr error, emit bool) {
+//
+// It also applies the restart policy: a container that goes back up is
+// left "restarting", still marked as this supervisor's, and it reports
+// true.
+func (s *supervisor) recordExit(status isolate.ExitStatus, werr error, emit bool) (restart bool) {
 	l, err := s.cs.Lock(s.id)
 	if err != nil {
-		return
+		return false
 	}
 	defer l.Unlock()
 	c, err := s.cs.UpdateLocked(s.id, func(c *Container) error {
+		sup, supStart := c.State.SupervisorPid, c.State.SupervisorStart
 		setExited(&c.State, status.Code)
 		c.State.OOMKilled = status.OOMKilled
 		if werr != nil {
 			c.State.Error = werr.Error()
+		}
+		if restart = restartAfterExit(c, status.Code); restart {
+			c.State.Status = StatusRestarting
+			c.State.SupervisorPid, c.State.SupervisorStart = sup, supStart
 		}
 		return nil
 	})
 	if err == nil && emit {
 		s.emitExit(c, status) // c: renamed since it started, say
 	}
+	return restart && err == nil
 }
 
 // emitExit is the oom (when the kernel's OOM killer struck) and die events.

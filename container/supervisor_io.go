@@ -45,6 +45,9 @@ type supervisor struct {
 	firstSeen chan struct{} // closed at the first hello
 	exited    bool
 	exitCode  int
+
+	restarting bool          // the current start is its restart policy's
+	delay      time.Duration // the last restart delay (restart.go)
 }
 
 // maxEarly bounds what is kept for a first client that is slow to come.
@@ -353,6 +356,13 @@ func (s *supervisor) waitFirstClient(limit time.Duration) {
 
 // finish sends the exit code to every client and closes the socket.
 func (s *supervisor) finish(code int) {
+	s.notifyExit(code)
+	s.closeListener()
+}
+
+// notifyExit gives every client the exit code and lets it go; clients
+// that come later get it at once, until a restart.
+func (s *supervisor) notifyExit(code int) {
 	s.mu.Lock()
 	s.exited, s.exitCode = true, code
 	clients := s.clients
@@ -364,5 +374,4 @@ func (s *supervisor) finish(code int) {
 		c.send(FrameExit, uint32Payload(uint32(int32(code))))
 		c.conn.Close()
 	}
-	s.closeListener()
 }

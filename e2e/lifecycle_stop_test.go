@@ -173,3 +173,56 @@ func cgroupDirs(id string) []string {
 	v2, _ := filepath.Glob("/sys/fs/cgroup/skiff/" + id)
 	return append(v1, v2...)
 }
+
+// --restart: the supervisor brings the container back under its policy,
+// until stop, kill or rm -f.
+func TestRunRestartPolicy(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		state := func(name string) string {
+			return inspectF(env, "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", name)
+		}
+		// on-failure:2: two restarts, then it rests with its last code.
+		wantCode(env, 3, "run", "--name", "fail", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo ran; exit 3")
+		eventually(t, 10*time.Second, "two restarts, then exited", func() bool { return state("fail") == "exited 3 2" })
+		if out := env.mustRun("logs", "fail"); out != "ran\nran\nran\n" {
+			t.Errorf("logs over the restarts: %q", out)
+		}
+		if got := inspectF(env, "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "fail"); got != "on-failure:2" {
+			t.Errorf("inspect RestartPolicy %q", got)
+		}
+		// on-failure: a clean exit is not restarted.
+		env.mustRun("run", "--name", "clean", "--restart", "on-failure", "busybox", "true")
+		time.Sleep(300 * time.Millisecond)
+		if got := state("clean"); got != "exited 0 0" {
+			t.Errorf("on-failure after exit 0: %s", got)
+		}
+		// always: restarted after each exit, until stop; start brings it back.
+		env.mustRun("run", "-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2")
+		eventually(t, 10*time.Second, "restarted twice", func() bool {
+			n, _ := strconv.Atoi(inspectF(env, "{{.RestartCount}}", "always"))
+			return n >= 2
+		})
+		env.mustRun("stop", "-t", "1", "always")
+		after := state("always")
+		time.Sleep(600 * time.Millisecond)
+		if got := state("always"); !strings.HasPrefix(got, "exited ") || got != after {
+			t.Errorf("after stop: %s, then %s; want it to stay exited", after, got)
+		}
+		env.mustRun("start", "always")
+		if got := inspectF(env, "{{.State.Status}}", "always"); got != "running" && got != "restarting" {
+			t.Errorf("start of a stopped always-container: %s", got)
+		}
+		// kill ends unless-stopped too; rm -f takes one that is between runs.
+		env.mustRun("run", "-d", "--name", "us", "--restart", "unless-stopped", "busybox", "sleep", "100")
+		env.mustRun("kill", "us")
+		time.Sleep(600 * time.Millisecond)
+		if got := state("us"); got != "exited 137 0" {
+			t.Errorf("after kill: %s", got)
+		}
+		env.mustRun("rm", "-f", "always")
+		env.mustFail(125, "run", "--rm", "--restart", "always", "busybox", "true")
+		env.mustFail(125, "run", "--restart", "sometimes", "busybox", "true")
+		env.mustFail(125, "run", "--restart", "always:2", "busybox", "true")
+	})
+}

@@ -431,7 +431,11 @@ func rmLocked(cs *container.Store, id string, o RmOptions, killed bool) (*contai
 	}
 	defer l.Unlock()
 	c, err := cs.UpdateLocked(id, func(c *container.Container) error {
-		return container.CanRemove(c, o.Force)
+		if err := container.CanRemove(c, o.Force); err != nil {
+			return err
+		}
+		c.State.StoppedByUser = c.IsRunning() // rm -f: no restart under its policy
+		return nil
 	})
 	if err != nil && o.Force && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 		// An unreadable record (not a refusal): -f clears what is left.

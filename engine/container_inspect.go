@@ -188,13 +188,16 @@ func joinColon(list []string) string {
 func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 	j := HostConfigJSON{
 		Binds: h.Binds, NetworkMode: h.NetworkMode, PortBindings: h.PortBindings,
-		RestartPolicy: RestartPolicyJSON{Name: "no"}, AutoRemove: h.AutoRemove,
+		RestartPolicy: RestartPolicyJSON{Name: h.RestartPolicy.Name, MaximumRetryCount: h.RestartPolicy.MaximumRetryCount}, AutoRemove: h.AutoRemove,
 		CapAdd: h.CapAdd, CapDrop: h.CapDrop, Privileged: h.Privileged,
 		PublishAllPorts: h.PublishAll, ReadonlyRootfs: h.ReadonlyRootfs,
 		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
 		Dns: orEmpty(h.DNS), DnsOptions: orEmpty(h.DNSOptions), DnsSearch: orEmpty(h.DNSSearch),
 		ExtraHosts: h.ExtraHosts, GroupAdd: h.GroupAdd, IpcMode: h.IpcMode, PidMode: h.PidMode, UTSMode: h.UTSMode,
 		Init: h.Init,
+	}
+	if j.RestartPolicy.Name == "" {
+		j.RestartPolicy.Name = "no"
 	}
 	if j.IpcMode == "" {
 		j.IpcMode = "private" // a container created before --ipc existed

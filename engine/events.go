@@ -32,6 +32,26 @@ func (e *Engine) emitStopped(c *container.Container) {
 	cs.Emit(c, "stop", nil)
 }
 
+// markStoppedByUser records that stop, kill or rm -f ends c, so its
+// restart policy leaves it down, and returns the record as it now is (a
+// restart may have given it a new process meanwhile).
+func (e *Engine) markStoppedByUser(c *container.Container) *container.Container {
+	cs, err := e.containers()
+	if err != nil {
+		return c
+	}
+	cur, err := cs.Update(c.ID, func(c *container.Container) error {
+		if c.IsRunning() {
+			c.State.StoppedByUser = true
+		}
+		return nil
+	})
+	if err != nil {
+		return c
+	}
+	return cur
+}
+
 // emitKill is Docker's "kill" event, with the signal's number.
 func (e *Engine) emitKill(c *container.Container, sig syscall.Signal) {
 	e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})

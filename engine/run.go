@@ -442,6 +442,15 @@ func (e *Engine) stop(c *container.Container, o StopOptions) error {
 	if !c.IsRunning() {
 		return nil
 	}
+	c = e.markStoppedByUser(c)
+	if c.State.Status == container.StatusRestarting {
+		// Between two runs: its supervisor sees the mark and ends.
+		if !container.WaitStopped(c, 10*time.Second) {
+			return fmt.Errorf("container %s did not stop", c.ID)
+		}
+		e.emitStopped(c)
+		return nil
+	}
 	sig, err := container.StopSignal(c)
 	if o.Signal != "" {
 		sig, err = container.ParseSignal(o.Signal)
@@ -536,6 +545,7 @@ func (e *Engine) Kill(refs []string, sigName string) error {
 		if err := container.CanSignal(c); err != nil {
 			return fmt.Errorf("cannot kill container: %s: %w", c.Name, err)
 		}
+		c = e.markStoppedByUser(c)
 		if err := container.Signal(c, sig); err != nil {
 			if errors.Is(err, container.ErrProcessGone) {
 				return store.Conflict("cannot kill container: %s: Container %s is not running", c.Name, c.ID)
