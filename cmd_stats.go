@@ -191,10 +191,10 @@ func (r statsRow) jsonMap() map[string]string {
 }
 
 // updateFlagNames are the run flags `update` takes (Docker's set, less
-// --restart and the realtime ones skiff does not support).
+// the realtime ones skiff does not support).
 var updateFlagNames = []string{
 	"memory", "memory-swap", "memory-reservation", "cpus", "cpu-shares", "cpu-period",
-	"cpu-quota", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight",
+	"cpu-quota", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight", "restart",
 }
 
 func updateCommand() *cli.Command {
@@ -262,7 +262,14 @@ func updateOptions(c *cli.Context) (engine.UpdateOptions, error) {
 		}
 		o.NanoCpus = &l.NanoCpus
 	}
-	if o.Resources == nil && o.NanoCpus == nil {
+	if c.IsSet("restart") {
+		p, err := container.ParseRestartPolicy(c.String("restart"))
+		if err != nil {
+			return o, err
+		}
+		o.RestartPolicy = &p
+	}
+	if o.Resources == nil && o.NanoCpus == nil && o.RestartPolicy == nil {
 		return o, store.Invalid("you must provide one or more flags when using this command")
 	}
 	return o, nil

@@ -221,6 +221,17 @@ func TestRunRestartPolicy(t *testing.T) {
 			t.Errorf("after kill: %s", got)
 		}
 		env.mustRun("rm", "-f", "always")
+		// update --restart applies at the next exit.
+		env.mustRun("run", "-d", "--name", "upd", "busybox", "sh", "-c", "sleep 0.5; exit 4")
+		env.mustRun("update", "--restart", "on-failure:1", "upd")
+		eventually(t, 10*time.Second, "one restart under the updated policy", func() bool { return state("upd") == "exited 4 1" })
+		// A --rm container takes no policy, and rm -f of a running one
+		// (which removes itself as it dies) is a plain success.
+		env.mustRun("run", "-d", "--rm", "--name", "auto", "busybox", "sleep", "100")
+		env.mustFail(125, "update", "--restart", "always", "auto")
+		if res := env.run("rm", "-f", "auto"); res.Code != 0 || res.Stdout != "auto\n" || res.Stderr != "" {
+			t.Errorf("rm -f of a running --rm container: %s", res)
+		}
 		env.mustFail(125, "run", "--rm", "--restart", "always", "busybox", "true")
 		env.mustFail(125, "run", "--restart", "sometimes", "busybox", "true")
 		env.mustFail(125, "run", "--restart", "always:2", "busybox", "true")

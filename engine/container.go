@@ -410,6 +410,9 @@ func (e *Engine) Rm(ref string, o RmOptions) error {
 	}
 	for attempt := 0; ; attempt++ {
 		c, done, err := rmLocked(cs, id, o, attempt > 0)
+		if attempt > 0 && errors.Is(err, store.ErrNotFound) {
+			return nil // killed, it removed itself (--rm): what rm -f asked for
+		}
 		if err != nil || done {
 			if err == nil && o.Volumes {
 				removeAnonVolumes(cs, c)

@@ -12,8 +12,9 @@ import (
 // UpdateOptions are `update`'s new limits: nil fields stay as they are.
 // NanoCpus (--cpus) replaces any quota and period.
 type UpdateOptions struct {
-	Resources *specs.LinuxResources
-	NanoCpus  *int64
+	Resources     *specs.LinuxResources
+	NanoCpus      *int64
+	RestartPolicy *container.RestartPolicy // --restart: the supervisor reads it at the next exit
 }
 
 // Update changes a container's limits: the record always, and the cgroup
@@ -28,6 +29,9 @@ func (e *Engine) Update(ref string, o UpdateOptions) error {
 		return err
 	}
 	defer l.Unlock()
+	if p := o.RestartPolicy; p != nil && p.Name != "no" && c.HostConfig.AutoRemove {
+		return store.Invalid("Restart policy cannot be updated because AutoRemove is enabled for the container")
+	}
 	delta := updateDelta(o)
 	next := mergeResources(c.HostConfig.Resources, delta)
 	if err := checkUpdate(c.HostConfig.Resources, next, delta); err != nil {
@@ -43,6 +47,9 @@ func (e *Engine) Update(ref string, o UpdateOptions) error {
 			next.Pids = nil // unlimited (written as "max"): null in inspect, as Docker's
 		}
 		r.HostConfig.Resources = next
+		if o.RestartPolicy != nil {
+			r.HostConfig.RestartPolicy = *o.RestartPolicy
+		}
 		if o.NanoCpus != nil {
 			r.HostConfig.NanoCpus = *o.NanoCpus
 		} else if delta.CPU != nil && (delta.CPU.Quota != nil || delta.CPU.Period != nil) {
