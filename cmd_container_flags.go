@@ -93,6 +93,7 @@ func runFlags() []cli.Flag {
 		ctrListFlag("label-file", nil, "read in a line delimited `FILE` of labels"),
 		ctrListFlag("volume", []string{"v"}, "bind mount a volume (`SRC:DST[:OPTS]`)"),
 		ctrListFlag("tmpfs", nil, "mount a tmpfs `DIR[:OPTS]`"),
+		ctrListFlag("volumes-from", nil, "mount volumes from the specified `CONTAINER`(s)[:ro|:rw]"),
 		ctrListFlag("mount", nil, "attach a filesystem mount to the container (`type=bind|volume|tmpfs,source=...,target=...[,readonly]`)"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
@@ -187,6 +188,7 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 	cfg.AttachStdout, cfg.AttachStderr = true, true
 	h := &o.HostConfig
 	h.Binds = ctrValues(c, "volume")
+	h.VolumesFrom = ctrValues(c, "volumes-from")
 	for _, b := range h.Binds {
 		if _, err := container.ParseVolume(b); err != nil {
 			return o, err

@@ -73,6 +73,7 @@ type Config struct {
 // HostConfig is how the host runs it.
 type HostConfig struct {
 	Binds          []string                 `json:"Binds,omitempty"`
+	VolumesFrom    []string                 `json:"VolumesFrom,omitempty"` // CONTAINER[:ro|:rw]
 	Tmpfs          map[string]string        `json:"Tmpfs,omitempty"`
 	ReadonlyRootfs bool                     `json:"ReadonlyRootfs"`
 	NetworkMode    string                   `json:"NetworkMode"`

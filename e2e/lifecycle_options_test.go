@@ -315,3 +315,32 @@ func TestRunInit(t *testing.T) {
 		}
 	})
 }
+
+// --volumes-from: another container's volumes and binds, at its paths.
+func TestRunVolumesFrom(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		host := env.Path("shared")
+		if err := os.MkdirAll(host, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env.WriteFile("shared/h", []byte("bound\n"))
+		if err := env.chown(host); err != nil {
+			t.Fatal(err)
+		}
+		env.mustRun("create", "--name", "store", "-v", "dvol:/data", "-v", host+":/bound:ro", "-v", "/anon", "--tmpfs", "/scratch", "busybox", "true")
+		out := env.mustRun("run", "--rm", "--volumes-from", "store", "busybox", "sh", "-c",
+			"echo shared > /data/f; echo a > /anon/a; cat /bound/h; grep -c ' /scratch ' /proc/mounts; true")
+		if out != "bound\n0\n" {
+			t.Errorf("--volumes-from: %q (want the bind, and no tmpfs)", out)
+		}
+		if out := env.mustRun("run", "--rm", "--volumes-from", "store:ro", "busybox", "sh", "-c", "cat /data/f /anon/a; touch /data/g 2>&1; true"); !strings.HasPrefix(out, "shared\na\n") || !strings.Contains(out, "Read-only file system") {
+			t.Errorf("--volumes-from store:ro: %q", out)
+		}
+		if got := inspectF(env, "{{json .HostConfig.VolumesFrom}}", strings.TrimSpace(env.mustRun("create", "--volumes-from", "store", "busybox", "true"))); got != `["store"]` {
+			t.Errorf("inspect VolumesFrom %s", got)
+		}
+		env.mustFail(125, "run", "--rm", "--volumes-from", "nosuch", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "--volumes-from", "store:rx", "busybox", "true")
+	})
+}

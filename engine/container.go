@@ -87,7 +87,11 @@ func lockRecord(cs *container.Store, id string) (*store.Lock, *container.Contain
 
 // Create makes a container record ready to start and returns it.
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Container, error) {
-	mounts, err := parseMounts(o.HostConfig.Binds)
+	binds, err := e.volumesFrom(o.HostConfig.VolumesFrom, o.HostConfig.Binds)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := parseMounts(binds)
 	if err != nil {
 		return nil, err
 	}
@@ -317,6 +321,53 @@ func familiarName(ref string) string {
 }
 
 // parseMounts parses the -v list; the engine fills volume sources later.
+// volumesFrom is binds plus, for each --volumes-from CONTAINER[:ro|:rw],
+// that container's volumes and bind mounts at the same paths (tmpfs
+// mounts are its own), in the mode given or the one it has; a path the
+// user mounts with -v keeps the user's mount.
+func (e *Engine) volumesFrom(refs, binds []string) ([]string, error) {
+	if len(refs) == 0 {
+		return binds, nil
+	}
+	cs, err := e.containers()
+	if err != nil {
+		return nil, err
+	}
+	taken := map[string]bool{}
+	for _, b := range binds {
+		if m, err := container.ParseVolume(b); err == nil {
+			taken[m.Destination] = true
+		}
+	}
+	out := slices.Clone(binds)
+	for _, ref := range refs {
+		name, mode, _ := strings.Cut(ref, ":")
+		if mode != "" && mode != "ro" && mode != "rw" {
+			return nil, store.Invalid("invalid mode for volumes-from: %s", mode)
+		}
+		src, err := cs.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range src.Mounts {
+			if taken[m.Destination] || (m.Type != "volume" && m.Type != "bind") {
+				continue
+			}
+			taken[m.Destination] = true
+			from := m.Source
+			if m.Type == "volume" {
+				from = m.Name
+			}
+			rw := mode
+			if rw == "" {
+				rw = map[bool]string{true: "rw", false: "ro"}[m.RW]
+			}
+			out = append(out, from+":"+m.Destination+":"+rw)
+		}
+	}
+	return out, nil
+}
+
 func parseMounts(binds []string) ([]container.Mount, error) {
 	var out []container.Mount
 	seen := map[string]bool{}

@@ -74,6 +74,7 @@ type HostConfigJSON struct {
 	PidMode           string                             `json:"PidMode"`
 	UTSMode           string                             `json:"UTSMode"`
 	Init              *bool                              `json:"Init"`
+	VolumesFrom       []string                           `json:"VolumesFrom"`
 	CpuShares         int64                              `json:"CpuShares"`
 	Memory            int64                              `json:"Memory"`
 	NanoCpus          int64                              `json:"NanoCpus"`
@@ -194,7 +195,7 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
 		Dns: orEmpty(h.DNS), DnsOptions: orEmpty(h.DNSOptions), DnsSearch: orEmpty(h.DNSSearch),
 		ExtraHosts: h.ExtraHosts, GroupAdd: h.GroupAdd, IpcMode: h.IpcMode, PidMode: h.PidMode, UTSMode: h.UTSMode,
-		Init: h.Init,
+		Init: h.Init, VolumesFrom: h.VolumesFrom,
 	}
 	if j.RestartPolicy.Name == "" {
 		j.RestartPolicy.Name = "no"
