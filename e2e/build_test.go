@@ -21,7 +21,8 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// writeContext makes a build context dir in the env, owned by its user.
+// writeContext makes a dir in the env with files in it, all owned by the
+// env's user: a build context, or a host dir to bind-mount.
 func writeContext(t *testing.T, env *Env, name string, files map[string]string) string {
 	t.Helper()
 	dir := env.Path(name)

@@ -271,14 +271,7 @@ func TestRunHostOptions(t *testing.T) {
 func TestRunMountFlag(t *testing.T) {
 	t.Parallel()
 	withBusybox(t, func(t *testing.T, env *Env) {
-		host := env.Path("mnt")
-		if err := os.MkdirAll(host, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		env.WriteFile("mnt/f", []byte("from host\n"))
-		if err := env.chown(host); err != nil {
-			t.Fatal(err)
-		}
+		host := writeContext(t, env, "mnt", map[string]string{"f": "from host\n"})
 		res := env.run("run", "--rm", "--mount", "type=bind,source="+host+",target=/m,readonly",
 			"--mount", "source=mvol,target=/v", "--mount", "type=tmpfs,destination=/t,tmpfs-mode=1770",
 			"busybox", "sh", "-c", "cat /m/f; echo kept > /v/k; stat -c %a /t; grep -c ' /t tmpfs ' /proc/mounts; touch /m/no")
@@ -320,14 +313,7 @@ func TestRunInit(t *testing.T) {
 func TestRunVolumesFrom(t *testing.T) {
 	t.Parallel()
 	withBusybox(t, func(t *testing.T, env *Env) {
-		host := env.Path("shared")
-		if err := os.MkdirAll(host, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		env.WriteFile("shared/h", []byte("bound\n"))
-		if err := env.chown(host); err != nil {
-			t.Fatal(err)
-		}
+		host := writeContext(t, env, "shared", map[string]string{"h": "bound\n"})
 		env.mustRun("create", "--name", "store", "-v", "dvol:/data", "-v", host+":/bound:ro", "-v", "/anon", "--tmpfs", "/scratch", "busybox", "true")
 		out := env.mustRun("run", "--rm", "--volumes-from", "store", "busybox", "sh", "-c",
 			"echo shared > /data/f; echo a > /anon/a; cat /bound/h; grep -c ' /scratch ' /proc/mounts; true")
