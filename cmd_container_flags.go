@@ -97,6 +97,8 @@ func runFlags() []cli.Flag {
 		ctrListFlag("mount", nil, "attach a filesystem mount to the container (`type=bind|volume|tmpfs,source=...,target=...[,readonly]`)"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
+		&cli.StringFlag{Name: "log-driver", Value: container.DefaultLogDriver, Usage: "logging `DRIVER` for the container: json-file, local, none"},
+		ctrListFlag("log-opt", nil, "log driver `OPTIONS` (max-size, max-file)"),
 		ctrListFlag("add-host", nil, "add a custom host-to-IP mapping (`HOST:IP`)"),
 		ctrListFlag("dns", nil, "set custom DNS `SERVERS`"),
 		ctrListFlag("dns-search", nil, "set custom DNS search `DOMAINS`"),
@@ -221,6 +223,17 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 	h.ReadonlyRootfs = c.Bool("read-only")
 	h.NetworkMode = c.String("network")
 	if err := ctrHostOptions(c, h, cfg.Hostname); err != nil {
+		return o, err
+	}
+	logOpts := map[string]string{}
+	for _, kv := range ctrValues(c, "log-opt") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return o, store.Invalid("invalid key value pair format in logging opts: %s", kv)
+		}
+		logOpts[k] = v
+	}
+	if h.LogConfig, err = container.ParseLogConfig(c.String("log-driver"), logOpts); err != nil {
 		return o, err
 	}
 	h.AutoRemove = c.Bool("rm")

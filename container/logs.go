@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,16 +40,51 @@ type LogWriter struct {
 	mu  sync.Mutex
 	f   *os.File
 	buf []byte
+
+	path    string
+	size    int64 // of the current file
+	maxSize int64 // rotate past it (--log-opt max-size); 0: never
+	maxFile int   // files kept, the current one included
 }
 
 // OpenLog opens (creating, 0600) the log at path for appending: a
-// restarted container adds to what its earlier runs wrote.
-func OpenLog(path string) (*LogWriter, error) {
+// restarted container adds to what its earlier runs wrote. With the
+// "none" driver nothing is kept.
+func OpenLog(path string, cfg LogConfig) (*LogWriter, error) {
+	if cfg.Type == "none" {
+		path = os.DevNull
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &LogWriter{f: f}, nil
+	w := &LogWriter{f: f, path: path}
+	if cfg.Type != "none" {
+		w.maxSize, w.maxFile = cfg.rotation()
+		if fi, err := f.Stat(); err == nil {
+			w.size = fi.Size()
+		}
+	}
+	return w, nil
+}
+
+// rotate moves the current file to path.1 (path.1 to path.2, ...), drops
+// what is past max-file, and starts an empty one, as json-file does.
+func (w *LogWriter) rotate() error {
+	w.f.Close()
+	os.Remove(rotatedName(w.path, w.maxFile-1))
+	for n := w.maxFile - 2; n >= 1; n-- {
+		os.Rename(rotatedName(w.path, n), rotatedName(w.path, n+1))
+	}
+	if w.maxFile > 1 {
+		os.Rename(w.path, rotatedName(w.path, 1))
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w.f, w.size = f, 0
+	return nil
 }
 
 // Write logs p as coming from stream ("stdout" or "stderr") now.
@@ -65,7 +102,14 @@ func (w *LogWriter) writeAt(stream string, p []byte, t time.Time) error {
 			n = len(p)
 		}
 		w.buf = appendEntry(w.buf[:0], stream, p[:n], t)
-		if _, err := w.f.Write(w.buf); err != nil && first == nil {
+		if w.maxSize > 0 && w.size > 0 && w.size+int64(len(w.buf)) > w.maxSize {
+			if err := w.rotate(); err != nil && first == nil {
+				first = err
+			}
+		}
+		n2, err := w.f.Write(w.buf)
+		w.size += int64(n2)
+		if err != nil && first == nil {
 			first = err
 		}
 		p = p[n:]
@@ -109,44 +153,28 @@ type logLine struct {
 	data   []byte
 }
 
-// ReadLog prints the log at path: stdout entries to stdout, stderr entries
-// to stderr. A missing log is empty (a container that never ran).
+// ReadLog prints the log at path, after the files rotated out of it
+// (oldest first): stdout entries to stdout, stderr entries to stderr. A
+// missing log is empty (a container that never ran).
 func ReadLog(path string, opts LogOptions, stdout, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := bufio.NewReader(f)
 	var lines []logLine
 	var open *logLine // last line, still missing its newline
+	for _, old := range rotatedLogs(path) {
+		if f, err := os.Open(old); err == nil {
+			lines, open, _ = scanLog(bufio.NewReader(f), lines, open, opts.Tail)
+			f.Close()
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var r *bufio.Reader
 	var pending []byte
-	for {
-		chunk, err := r.ReadBytes('\n')
-		pending = append(pending, chunk...)
-		if err != nil {
-			break // EOF; a half-written record stays pending for Follow
-		}
-		e, ok := decodeEntry(pending)
-		pending = pending[:0]
-		if !ok {
-			continue
-		}
-		if open != nil && open.stream == e.Stream {
-			open.data = append(open.data, e.Log...)
-		} else {
-			lines = append(lines, logLine{e.Stream, e.Time, []byte(e.Log)})
-			open = &lines[len(lines)-1]
-		}
-		if e.Log != "" && e.Log[len(e.Log)-1] == '\n' {
-			open = nil
-		}
-		if opts.Tail >= 0 && len(lines) > 2*opts.Tail+64 {
-			lines, open = keepTail(lines, open, opts.Tail)
-		}
+	if f != nil {
+		defer func() { f.Close() }()
+		r = bufio.NewReader(f)
+		lines, open, pending = scanLog(r, lines, open, opts.Tail)
 	}
 	if opts.Tail >= 0 {
 		lines, _ = keepTail(lines, open, opts.Tail)
@@ -163,10 +191,62 @@ func ReadLog(path string, opts LogOptions, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if !opts.Follow {
+	if !opts.Follow || f == nil {
 		return nil
 	}
-	return out.follow(r, pending)
+	return out.follow(path, &f, r, pending)
+}
+
+// scanLog reads r's entries into lines, joining a partial line with the
+// entries that complete it; a half-written last record is returned as
+// pending, for a follower.
+func scanLog(r *bufio.Reader, lines []logLine, open *logLine, tail int) ([]logLine, *logLine, []byte) {
+	var pending []byte
+	for {
+		chunk, err := r.ReadBytes('\n')
+		pending = append(pending, chunk...)
+		if err != nil {
+			return lines, open, pending // EOF
+		}
+		e, ok := decodeEntry(pending)
+		pending = pending[:0]
+		if !ok {
+			continue
+		}
+		if open != nil && open.stream == e.Stream {
+			open.data = append(open.data, e.Log...)
+		} else {
+			lines = append(lines, logLine{e.Stream, e.Time, []byte(e.Log)})
+			open = &lines[len(lines)-1]
+		}
+		if e.Log != "" && e.Log[len(e.Log)-1] == '\n' {
+			open = nil
+		}
+		if tail >= 0 && len(lines) > 2*tail+64 {
+			lines, open = keepTail(lines, open, tail)
+		}
+	}
+}
+
+// rotatedLogs are path.N files, oldest (highest N) first.
+func rotatedLogs(path string) []string {
+	matches, _ := filepath.Glob(path + ".*")
+	type rotated struct {
+		n    int
+		name string
+	}
+	var rs []rotated
+	for _, m := range matches {
+		if n, err := strconv.Atoi(strings.TrimPrefix(m, path+".")); err == nil && n > 0 {
+			rs = append(rs, rotated{n, m})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n })
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.name
+	}
+	return out
 }
 
 // keepTail keeps the last n lines, fixing up the open-line pointer.
@@ -222,8 +302,9 @@ func (p *logPrinter) print(stream string, t time.Time, data []byte) error {
 }
 
 // follow prints entries appended after the first pass until the container
-// stops running, then drains what is left.
-func (p *logPrinter) follow(r *bufio.Reader, pending []byte) error {
+// stops running, then drains what is left. When the log is rotated under
+// it, it goes on in the new file at path once the old one is read out.
+func (p *logPrinter) follow(path string, f **os.File, r *bufio.Reader, pending []byte) error {
 	poll := p.opts.Poll
 	if poll <= 0 {
 		poll = 100 * time.Millisecond
@@ -249,6 +330,14 @@ func (p *logPrinter) follow(r *bufio.Reader, pending []byte) error {
 		if err != io.EOF {
 			return err
 		}
+		if rotated(path, *f) {
+			nf, err := os.Open(path)
+			if err == nil {
+				(*f).Close()
+				*f, r, pending = nf, bufio.NewReader(nf), pending[:0]
+				continue
+			}
+		}
 		if last {
 			return nil
 		}
@@ -258,6 +347,13 @@ func (p *logPrinter) follow(r *bufio.Reader, pending []byte) error {
 		}
 		time.Sleep(poll)
 	}
+}
+
+// rotated says whether path is no longer the file f has open.
+func rotated(path string, f *os.File) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && !os.SameFile(a, b)
 }
 
 // ParseLogTime reads --since/--until as Docker does: an RFC 3339 date or

@@ -18,7 +18,7 @@ func writeLog(t *testing.T, entries []struct {
 }) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), LogFile)
-	w, err := OpenLog(path)
+	w, err := OpenLog(path, LogConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestReadLogMissingIsEmpty(t *testing.T) {
 // "container": the follower prints everything and returns.
 func TestReadLogFollow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), LogFile)
-	w, err := OpenLog(path)
+	w, err := OpenLog(path, LogConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,7 @@ type HostConfig struct {
 	PublishAll     bool                     `json:"PublishAllPorts,omitempty"`
 	Init           *bool                    `json:"Init,omitempty"` // --init (init_process.go)
 	RestartPolicy  RestartPolicy            `json:"RestartPolicy"`  // --restart (restart.go)
+	LogConfig      LogConfig                `json:"LogConfig"`      // --log-driver, --log-opt (log_config.go)
 	// Name resolution and namespaces (hostopts.go).
 	ExtraHosts []string `json:"ExtraHosts"` // --add-host, as "host:ip"
 	DNS        []string `json:"Dns"`

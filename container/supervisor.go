@@ -309,7 +309,7 @@ func (s *supervisor) start() error {
 	if s.ports, err = publishPorts(rec); err != nil {
 		return err
 	}
-	if s.log, err = OpenLog(filepath.Join(s.cs.Dir(s.id), LogFile)); err != nil {
+	if s.log, err = OpenLog(filepath.Join(s.cs.Dir(s.id), LogFile), rec.HostConfig.LogConfig); err != nil {
 		s.ports.close()
 		return fmt.Errorf("open container log: %w", err)
 	}

@@ -330,3 +330,24 @@ func TestRunVolumesFrom(t *testing.T) {
 		env.mustFail(125, "run", "--rm", "--volumes-from", "store:rx", "busybox", "true")
 	})
 }
+
+// --log-driver and --log-opt: json-file's rotation, and none.
+func TestRunLogOptions(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		env.mustRun("run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox", "seq", "1", "300")
+		out := lines(env.mustRun("logs", "rot"))
+		if len(out) == 0 || len(out) >= 300 || out[len(out)-1] != "300" {
+			t.Errorf("logs of a rotated log: %d lines, ending %q; want the newest ones only", len(out), out[len(out)-1:])
+		}
+		if got := inspectF(env, "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}", "rot"); got != "json-file 1k" {
+			t.Errorf("inspect LogConfig: %q", got)
+		}
+		env.mustRun("run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi")
+		if res := wantCode(env, 1, "logs", "quiet"); !strings.Contains(res.Stderr, "configured logging driver does not support reading") {
+			t.Errorf("logs with --log-driver none: %s", res)
+		}
+		env.mustFail(125, "run", "--rm", "--log-driver", "syslog", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "--log-opt", "max-size=lots", "busybox", "true")
+	})
+}

@@ -75,6 +75,7 @@ type HostConfigJSON struct {
 	UTSMode           string                             `json:"UTSMode"`
 	Init              *bool                              `json:"Init"`
 	VolumesFrom       []string                           `json:"VolumesFrom"`
+	LogConfig         container.LogConfig                `json:"LogConfig"`
 	CpuShares         int64                              `json:"CpuShares"`
 	Memory            int64                              `json:"Memory"`
 	NanoCpus          int64                              `json:"NanoCpus"`
@@ -195,7 +196,10 @@ func hostConfigJSON(h container.HostConfig) HostConfigJSON {
 		SecurityOpt: h.SecurityOpt, Tmpfs: h.Tmpfs, LimitsJSON: limitsJSON(h),
 		Dns: orEmpty(h.DNS), DnsOptions: orEmpty(h.DNSOptions), DnsSearch: orEmpty(h.DNSSearch),
 		ExtraHosts: h.ExtraHosts, GroupAdd: h.GroupAdd, IpcMode: h.IpcMode, PidMode: h.PidMode, UTSMode: h.UTSMode,
-		Init: h.Init, VolumesFrom: h.VolumesFrom,
+		Init: h.Init, VolumesFrom: h.VolumesFrom, LogConfig: h.LogConfig,
+	}
+	if j.LogConfig.Type == "" { // a container created before --log-driver existed
+		j.LogConfig = container.LogConfig{Type: container.DefaultLogDriver, Config: map[string]string{}}
 	}
 	if j.RestartPolicy.Name == "" {
 		j.RestartPolicy.Name = "no"

@@ -395,6 +395,9 @@ func (e *Engine) Logs(ref string, o LogsOptions) error {
 	if err != nil {
 		return err
 	}
+	if c.HostConfig.LogConfig.Type == "none" {
+		return &ExitError{Code: 1, Message: "configured logging driver does not support reading"}
+	}
 	opts := container.LogOptions{Tail: -1, Timestamps: o.Timestamps, Follow: o.Follow}
 	if o.Tail != "" && o.Tail != "all" {
 		n, err := strconv.Atoi(o.Tail)
