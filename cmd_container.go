@@ -475,7 +475,7 @@ func (r psRow) jsonMap() map[string]string {
 func ctrStatus(c *container.Container, now time.Time) string {
 	switch c.State.Status {
 	case container.StatusRunning:
-		return "Up " + units.HumanDuration(now.Sub(c.State.StartedAt))
+		return "Up " + units.HumanDuration(now.Sub(c.State.StartedAt)) + container.HealthSuffix(c)
 	case container.StatusPaused:
 		return "Up " + units.HumanDuration(now.Sub(c.State.StartedAt)) + " (Paused)"
 	case container.StatusRestarting:

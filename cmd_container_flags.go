@@ -6,8 +6,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	units "github.com/docker/go-units"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
@@ -99,6 +101,12 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
 		&cli.StringFlag{Name: "log-driver", Value: container.DefaultLogDriver, Usage: "logging `DRIVER` for the container: json-file, local, none"},
 		ctrListFlag("log-opt", nil, "log driver `OPTIONS` (max-size, max-file)"),
+		&cli.StringFlag{Name: "health-cmd", Usage: "`COMMAND` to run to check health"},
+		&cli.DurationFlag{Name: "health-interval", Usage: "time between running the check (`ms|s|m|h`) (default 30s)"},
+		&cli.DurationFlag{Name: "health-timeout", Usage: "maximum time to allow one check to run (`ms|s|m|h`) (default 30s)"},
+		&cli.DurationFlag{Name: "health-start-period", Usage: "start period for the container to initialize before counting retries towards unstable (`ms|s|m|h`) (default 0s)"},
+		&cli.IntFlag{Name: "health-retries", Usage: "consecutive failures needed to report unhealthy"},
+		&cli.BoolFlag{Name: "no-healthcheck", Usage: "disable any container-specified HEALTHCHECK"},
 		ctrListFlag("add-host", nil, "add a custom host-to-IP mapping (`HOST:IP`)"),
 		ctrListFlag("dns", nil, "set custom DNS `SERVERS`"),
 		ctrListFlag("dns-search", nil, "set custom DNS search `DOMAINS`"),
@@ -183,6 +191,9 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		t := c.Int("stop-timeout")
 		cfg.StopTimeout = &t
 	}
+	if cfg.Healthcheck, err = ctrHealthcheck(c); err != nil {
+		return o, err
+	}
 	cfg.Tty = c.Bool("tty")
 	cfg.OpenStdin = c.Bool("interactive")
 	cfg.StdinOnce = cfg.OpenStdin
@@ -263,6 +274,37 @@ func parseRunOptions(c *cli.Context) (engine.CreateOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// ctrHealthcheck reads the --health-* flags (nil: the image's, if any).
+func ctrHealthcheck(c *cli.Context) (*v1.HealthConfig, error) {
+	set := false
+	for _, f := range []string{"health-cmd", "health-interval", "health-timeout", "health-start-period", "health-retries"} {
+		set = set || c.IsSet(f)
+	}
+	if c.Bool("no-healthcheck") {
+		if set {
+			return nil, store.Invalid("--no-healthcheck conflicts with --health-* options")
+		}
+		return &v1.HealthConfig{Test: []string{"NONE"}}, nil
+	}
+	if !set {
+		return nil, nil
+	}
+	h := &v1.HealthConfig{Interval: c.Duration("health-interval"), Timeout: c.Duration("health-timeout"),
+		StartPeriod: c.Duration("health-start-period"), Retries: c.Int("health-retries")}
+	for name, d := range map[string]time.Duration{"interval": h.Interval, "timeout": h.Timeout, "start-period": h.StartPeriod} {
+		if d < 0 || (d > 0 && d < time.Millisecond) {
+			return nil, store.Invalid("--health-%s cannot be less than 1ms", name)
+		}
+	}
+	if h.Retries < 0 {
+		return nil, store.Invalid("--health-retries cannot be negative")
+	}
+	if cmd := c.String("health-cmd"); cmd != "" {
+		h.Test = []string{"CMD-SHELL", cmd}
+	}
+	return h, nil
 }
 
 // ctrHostOptions reads --add-host, --dns*, --group-add, --pid, --ipc and

@@ -36,6 +36,7 @@ func MergeImageConfig(c *Config, img *v1.Config, entrypointSet bool) {
 	if c.StopSignal == "" {
 		c.StopSignal = img.StopSignal
 	}
+	c.Healthcheck = mergeHealthcheck(c.Healthcheck, img.Healthcheck)
 	if len(img.Labels) > 0 {
 		labels := map[string]string{}
 		for k, v := range img.Labels {

@@ -3,6 +3,8 @@ package container
 import (
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -68,6 +70,7 @@ type Config struct {
 	AttachStderr bool                `json:"AttachStderr"`
 	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
 	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
+	Healthcheck  *v1.HealthConfig    `json:"Healthcheck,omitempty"` // --health-*, or the image's HEALTHCHECK (health.go)
 }
 
 // HostConfig is how the host runs it.
@@ -154,4 +157,6 @@ type State struct {
 	// does not bring it back (Docker's HasBeenManuallyStopped); a start
 	// clears it.
 	StoppedByUser bool `json:"StoppedByUser,omitempty"`
+	// Health is the healthcheck's state while it runs (health.go).
+	Health *Health `json:"Health,omitempty"`
 }

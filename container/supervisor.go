@@ -244,6 +244,7 @@ func Supervise(args []string) int {
 	// come after this one, as with Docker.
 	cs.Emit(s.rec, "start", nil)
 	reportStart(ready, nil)
+	s.startHealth()
 	// Shrink only once the container has lived a while: a short-lived
 	// one (run --rm ... true) would otherwise wait a few ms for it
 	// before its exit is even reaped.
@@ -353,6 +354,10 @@ func (s *supervisor) recordRunning(pid int) error {
 	st.StartedAt = time.Now().UTC()
 	st.ExitCode, st.Error, st.OOMKilled = 0, "", false
 	st.StoppedByUser = false
+	st.Health = nil
+	if healthArgs(s.rec.Config.Healthcheck) != nil {
+		st.Health = &Health{Status: "starting", Log: []HealthResult{}}
+	}
 	st.Ports = s.ports.bound()
 	if s.restarting {
 		s.rec.RestartCount++
@@ -441,6 +446,10 @@ func (s *supervisor) run() {
 	go s.accept()
 	for {
 		status, werr := s.proc.Wait()
+		if s.healthStop != nil {
+			close(s.healthStop)
+			s.healthStop = nil
+		}
 		ran := time.Since(s.rec.State.StartedAt)
 		// The cgroup goes while the output drains and, with --rm, while the
 		// container's files go; but before an exit is recorded, after which
@@ -487,6 +496,15 @@ func (s *supervisor) run() {
 	}
 }
 
+// startHealth starts the healthcheck loop of the run that just began.
+func (s *supervisor) startHealth() {
+	h := s.rec.Config.Healthcheck
+	if args := healthArgs(h); args != nil {
+		s.healthStop = make(chan struct{})
+		go s.healthLoop(h, args, s.ictr, s.proc.Pid, s.healthStop)
+	}
+}
+
 // errNoRestart: the container was stopped (or removed) while it waited to
 // be restarted.
 var errNoRestart = errors.New("restart cancelled")
@@ -507,6 +525,7 @@ func (s *supervisor) restartAfter(delay time.Duration) bool {
 		s.mu.Lock()
 		s.exited = false
 		s.mu.Unlock()
+		s.startHealth()
 		return true
 	}
 	// Stopped meanwhile, or the start failed: the container rests exited.

@@ -48,6 +48,7 @@ type supervisor struct {
 
 	restarting bool          // the current start is its restart policy's
 	delay      time.Duration // the last restart delay (restart.go)
+	healthStop chan struct{} // closed when the run ends (health.go)
 }
 
 // maxEarly bounds what is kept for a first client that is slow to come.

@@ -351,3 +351,43 @@ func TestRunLogOptions(t *testing.T) {
 		env.mustFail(125, "run", "--rm", "--log-opt", "max-size=lots", "busybox", "true")
 	})
 }
+
+// Healthchecks from --health-* and from the image's HEALTHCHECK: status in
+// inspect and ps, a timeout, events, and --no-healthcheck.
+func TestRunBuildHealthcheck(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		health := func(name string) string { return inspectF(env, "{{.State.Health.Status}}", name) }
+		env.mustRun("run", "-d", "--name", "hc", "--health-cmd", "test -f /ok && echo fine",
+			"--health-interval", "100ms", "--health-retries", "2", "busybox", "sleep", "100")
+		if got := health("hc"); got != "starting" {
+			t.Errorf("health at start: %q", got)
+		}
+		eventually(t, 10*time.Second, "unhealthy after 2 failures", func() bool { return health("hc") == "unhealthy" })
+		env.mustRun("exec", "hc", "touch", "/ok")
+		eventually(t, 10*time.Second, "healthy once the test passes", func() bool { return health("hc") == "healthy" })
+		if out := env.mustRun("ps", "--filter", "name=hc", "--format", "{{.Status}}"); !strings.HasSuffix(out, " (healthy)\n") {
+			t.Errorf("ps status: %q", out)
+		}
+		if out := env.mustRun("events", "--since", "1m", "--until", "0s", "-f", "event=health_status", "-f", "container=hc", "--format", "{{.Action}}"); out != "health_status: unhealthy\nhealth_status: healthy\n" {
+			t.Errorf("health events: %q", out)
+		}
+		env.mustRun("run", "-d", "--name", "slow", "--health-cmd", "sleep 5", "--health-interval", "100ms",
+			"--health-timeout", "200ms", "--health-retries", "1", "busybox", "sleep", "100")
+		eventually(t, 10*time.Second, "a hung check fails", func() bool { return health("slow") == "unhealthy" })
+		if got := inspectF(env, "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}", "slow"); got != "-1 Health check exceeded timeout (200ms)" {
+			t.Errorf("timed-out check: %q", got)
+		}
+		// The image's HEALTHCHECK, and --no-healthcheck over it.
+		ctx := writeContext(t, env, "hcctx", map[string]string{"Dockerfile": "FROM busybox\nHEALTHCHECK --interval=100ms CMD true\n"})
+		env.mustRun("build", "-q", "-t", "checked", ctx)
+		env.mustRun("run", "-d", "--name", "img", "checked", "sleep", "100")
+		eventually(t, 10*time.Second, "the image's check passes", func() bool { return health("img") == "healthy" })
+		env.mustRun("run", "-d", "--name", "off", "--no-healthcheck", "checked", "sleep", "100")
+		if got := inspectF(env, "{{if .State.Health}}has health{{else}}none{{end}}", "off"); got != "none" {
+			t.Errorf("--no-healthcheck: %s", got)
+		}
+		env.mustFail(125, "run", "--rm", "--no-healthcheck", "--health-cmd", "true", "busybox", "true")
+		env.mustRun("rm", "-f", "hc", "slow", "img", "off")
+	})
+}

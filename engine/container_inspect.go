@@ -37,17 +37,18 @@ type ContainerJSON struct {
 
 // StateJSON is inspect's State.
 type StateJSON struct {
-	Status     string `json:"Status"`
-	Running    bool   `json:"Running"`
-	Paused     bool   `json:"Paused"`
-	Restarting bool   `json:"Restarting"`
-	OOMKilled  bool   `json:"OOMKilled"`
-	Dead       bool   `json:"Dead"`
-	Pid        int    `json:"Pid"`
-	ExitCode   int    `json:"ExitCode"`
-	Error      string `json:"Error"`
-	StartedAt  string `json:"StartedAt"` // RFC 3339 text (Docker's API strings)
-	FinishedAt string `json:"FinishedAt"`
+	Status     string            `json:"Status"`
+	Running    bool              `json:"Running"`
+	Paused     bool              `json:"Paused"`
+	Restarting bool              `json:"Restarting"`
+	OOMKilled  bool              `json:"OOMKilled"`
+	Dead       bool              `json:"Dead"`
+	Pid        int               `json:"Pid"`
+	ExitCode   int               `json:"ExitCode"`
+	Error      string            `json:"Error"`
+	StartedAt  string            `json:"StartedAt"` // RFC 3339 text (Docker's API strings)
+	FinishedAt string            `json:"FinishedAt"`
+	Health     *container.Health `json:"Health,omitempty"`
 }
 
 // HostConfigJSON is inspect's HostConfig, resources flattened as Docker does.
@@ -137,6 +138,7 @@ func InspectContainer(c *container.Container, size bool) ContainerJSON {
 			Dead:       c.State.Status == container.StatusDead,
 			OOMKilled:  c.State.OOMKilled, ExitCode: c.State.ExitCode, Error: c.State.Error,
 			StartedAt: apiTime(c.State.StartedAt), FinishedAt: apiTime(c.State.FinishedAt),
+			Health: c.State.Health,
 		},
 		GraphDriver: GraphDriverJSON{Name: "overlay", Data: map[string]string{
 			"LowerDir": joinColon(c.Rootfs.LowerDirs), "UpperDir": c.Rootfs.UpperDir,
