@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"syscall"
@@ -107,6 +108,9 @@ func (s *supervisor) healthLoop(h *v1.HealthConfig, args []string, ctr *isolate.
 			return
 		case <-time.After(interval):
 		}
+		if c, err := s.cs.Get(s.id); err == nil && c.State.Status == StatusPaused {
+			continue // a check would join the frozen cgroup and hang: none while paused, as Docker
+		}
 		res := s.probe(args, timeout, ctr, pid)
 		select {
 		case <-stop:
@@ -163,13 +167,16 @@ func (s *supervisor) probe(args []string, timeout time.Duration, ctr *isolate.Co
 	return res
 }
 
+// errNotOurs: the record no longer shows the run this supervisor started.
+var errNotOurs = errors.New("container no longer runs under this supervisor")
+
 // recordHealth adds a result to the record's Health and moves its status
 // as Docker does; a change of status is an event.
 func (s *supervisor) recordHealth(res HealthResult, retries int, inStart bool) {
 	var changed string
 	c, err := s.cs.Update(s.id, func(c *Container) error {
 		if !s.ours(c) || c.State.Health == nil {
-			return errNoRestart // not running under us any more: leave it
+			return errNotOurs // not running under us any more: leave it
 		}
 		h := c.State.Health
 		h.Log = append(h.Log, res)
