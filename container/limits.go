@@ -164,6 +164,9 @@ func ValidateSysctl(kv, network string) (string, string, error) {
 		if network == "host" {
 			return "", "", store.Invalid("sysctl %q not allowed in host network namespace", k)
 		}
+		if strings.HasPrefix(network, "container:") {
+			return "", "", store.Invalid("sysctl %q is not allowed: the network namespace is another container's", k)
+		}
 	default:
 		return "", "", store.Invalid("invalid argument %q for \"--sysctl\" flag: sysctl '%s' is not allowed", kv, kv)
 	}

@@ -44,6 +44,8 @@ func TestValidateSysctl(t *testing.T) {
 	}{
 		{"net.ipv4.ip_forward=1", "default", true},
 		{"net.ipv4.ip_forward=1", "host", false},
+		{"net.ipv4.ip_forward=1", "container:web", false},
+		{"kernel.shmmax=100", "container:web", true},
 		{"kernel.shmmax=100", "default", true},
 		{"kernel.msgmax=100", "host", true},
 		{"fs.mqueue.msg_max=20", "default", true},

@@ -25,6 +25,9 @@ func isolateContainer(cs *Store, c *Container, started func(pid int) error) (*is
 	if len(c.Rootfs.LowerDirs) > 0 {
 		ic.Rootfs = RootfsMount(c)
 	}
+	if err := joinNetwork(cs, c, spec); err != nil {
+		return nil, err
+	}
 	if err := RootlessNetwork(c, spec, ic.StateDir); err != nil {
 		return nil, err
 	}

@@ -391,3 +391,34 @@ func TestRunBuildHealthcheck(t *testing.T) {
 		env.mustRun("rm", "-f", "hc", "slow", "img", "off")
 	})
 }
+
+// --network container:NAME joins a running container's network namespace
+// (root only: rootless containers each own a user namespace).
+func TestRunNetworkContainer(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		env.mustRun("run", "-d", "--name", "web", "-h", "webhost", "busybox", "sh", "-c", "nc -l -p 8080 -e echo hello-from-web; sleep 100")
+		if env.Mode != "root" {
+			if res := env.mustFail(125, "run", "--rm", "--network", "container:web", "busybox", "true"); !strings.Contains(res.Stderr, "not supported rootless") {
+				t.Errorf("rootless --network container: %s", res)
+			}
+			return
+		}
+		var out string
+		eventually(t, 10*time.Second, "the joined container reaches web's port on loopback", func() bool {
+			out = env.run("run", "--rm", "--network", "container:web", "busybox", "sh", "-c", "hostname; nc 127.0.0.1 8080").Stdout
+			return strings.HasSuffix(out, "hello-from-web\n")
+		})
+		if out != "webhost\nhello-from-web\n" {
+			t.Errorf("joined container printed %q", out)
+		}
+		if got := inspectF(env, "{{.HostConfig.NetworkMode}}", strings.TrimSpace(env.mustRun("create", "--network", "container:web", "busybox", "true"))); got != "container:"+inspectF(env, "{{.Id}}", "web") {
+			t.Errorf("NetworkMode %q", got)
+		}
+		env.mustFail(125, "run", "--rm", "--network", "container:web", "-p", "80:80", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "--network", "container:web", "-h", "other", "busybox", "true")
+		env.mustFail(125, "run", "--rm", "--network", "container:nosuch", "busybox", "true")
+		env.mustRun("stop", "-t", "0", "web")
+		env.mustFail(125, "run", "--rm", "--network", "container:web", "busybox", "true")
+	})
+}

@@ -106,9 +106,12 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 			return nil, err
 		}
 	}
-	network, err := networkMode(o.HostConfig.NetworkMode)
+	network, err := e.networkMode(o.HostConfig)
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(network, "container:") && o.Config.Hostname != "" {
+		return nil, store.Invalid("conflicting options: hostname and the network mode")
 	}
 	if h := o.HostConfig; len(h.CapAdd)+len(h.CapDrop) > 0 { // only names can be wrong
 		if _, err := container.Capabilities(h); err != nil {
@@ -269,14 +272,39 @@ func openCIDFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-func networkMode(m string) (string, error) {
-	switch m {
+func (e *Engine) networkMode(h container.HostConfig) (string, error) {
+	switch m := h.NetworkMode; m {
 	case "", "default", "bridge", "private":
 		return "default", nil
 	case "host", "none":
 		return m, nil
 	}
-	return "", store.NotFound("network %s not found", m)
+	ref, ok := strings.CutPrefix(h.NetworkMode, "container:")
+	if !ok || ref == "" {
+		return "", store.NotFound("network %s not found", h.NetworkMode)
+	}
+	// Docker's conflicts: the joined container's network settings rule.
+	switch {
+	case len(h.PortBindings) > 0 || h.PublishAll:
+		return "", store.Invalid("conflicting options: port publishing and the container type network mode")
+	case len(h.DNS)+len(h.DNSSearch)+len(h.DNSOptions) > 0:
+		return "", store.Invalid("conflicting options: dns and the network mode")
+	case len(h.ExtraHosts) > 0:
+		return "", store.Invalid("conflicting options: custom host-to-IP mapping and the network mode")
+	case os.Geteuid() != 0 || container.InUserNS():
+		// Each rootless container has a user namespace of its own, which
+		// may not enter a network namespace another one owns.
+		return "", store.Invalid("--network container:%s is not supported rootless", ref)
+	}
+	cs, err := e.containers()
+	if err != nil {
+		return "", err
+	}
+	target, err := cs.Lookup(ref)
+	if err != nil {
+		return "", err
+	}
+	return "container:" + target.ID, nil
 }
 
 // resolveImage finds ref locally or pulls it, per --pull.
