@@ -98,7 +98,7 @@ func runFlags() []cli.Flag {
 		ctrListFlag("volumes-from", nil, "mount volumes from the specified `CONTAINER`(s)[:ro|:rw]"),
 		ctrListFlag("mount", nil, "attach a filesystem mount to the container (`type=bind|volume|tmpfs,source=...,target=...[,readonly]`)"),
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "connect to a `NETWORK`: default (private, loopback only), none, host, container:NAME"},
 		&cli.StringFlag{Name: "log-driver", Value: container.DefaultLogDriver, Usage: "logging `DRIVER` for the container: json-file, local, none"},
 		ctrListFlag("log-opt", nil, "log driver `OPTIONS` (max-size, max-file)"),
 		&cli.StringFlag{Name: "health-cmd", Usage: "`COMMAND` to run to check health"},
