@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/store"
 )
 
 // buildCommands: build (also `image build`), commit (also `container
@@ -44,6 +47,9 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to the file"},
 			&cli.BoolFlag{Name: "rm", Usage: "remove intermediate containers after a successful build", Value: true},
 			&cli.BoolFlag{Name: "force-rm", Usage: "always remove intermediate containers"},
+			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "set type of progress output (auto, plain, tty, quiet); skiff prints the classic builder's plain steps"},
+			&cli.StringFlag{Name: "platform", Usage: "set platform if server is multi-platform capable (only this host's)"},
+			&cli.GenericFlag{Name: "add-host", Value: &stringList{}, Usage: "add a custom host-to-IP mapping (host:ip) for RUN instructions"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -58,6 +64,9 @@ func buildCommand() *cli.Command {
 			}
 			if c.App.Reader != nil {
 				o.Stdin = c.App.Reader
+			}
+			if err := buildOutputOptions(c, &o); err != nil {
+				return buildFailed(err)
 			}
 			for _, kv := range *c.Generic("build-arg").(*stringList) {
 				k, v, ok := strings.Cut(kv, "=")
@@ -83,6 +92,31 @@ func buildCommand() *cli.Command {
 			return buildFailed(err)
 		},
 	}
+}
+
+// buildOutputOptions reads --progress, --platform and --add-host.
+func buildOutputOptions(c *cli.Context, o *engine.BuildOptions) error {
+	switch p := c.String("progress"); p {
+	case "auto", "plain", "tty", "rawjson":
+	case "quiet":
+		o.Quiet = true
+	default:
+		return store.Invalid("invalid progress mode %q: want auto, plain, tty or quiet", p)
+	}
+	if p := c.String("platform"); p != "" {
+		host := runtime.GOOS + "/" + runtime.GOARCH
+		if p != host && !strings.HasPrefix(p, host+"/") {
+			return store.Invalid("building for platform %s is not supported: this host builds %s", p, host)
+		}
+	}
+	for _, v := range *c.Generic("add-host").(*stringList) {
+		h, err := container.ParseExtraHost(v)
+		if err != nil {
+			return err
+		}
+		o.ExtraHosts = append(o.ExtraHosts, h)
+	}
+	return nil
 }
 
 // buildFailed makes every build failure exit 1, as docker build does.

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -315,5 +316,24 @@ func TestRunBuildSystemPruneDangling(t *testing.T) {
 		if got := env.mustRun("run", "--rm", "pruned"); got != "two\n" {
 			t.Errorf("the kept image runs: %q", got)
 		}
+	})
+}
+
+// The buildx-era flags scripts pass: --progress, --platform (this host's
+// only) and --add-host for RUN steps.
+func TestRunBuildCommonFlags(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		ctx := writeContext(t, env, "flagsctx", map[string]string{"Dockerfile": "FROM busybox\nRUN grep db /etc/hosts > /found\nCMD [\"cat\", \"/found\"]\n"})
+		out := env.mustRun("build", "--progress=plain", "--platform", "linux/"+runtime.GOARCH, "--add-host", "db:10.9.9.9", "-t", "flags", ctx)
+		builtID(t, out)
+		if got := env.mustRun("run", "--rm", "flags"); got != "10.9.9.9\tdb\n" {
+			t.Errorf("--add-host in RUN: %q", got)
+		}
+		if out := env.mustRun("build", "--progress", "quiet", "--no-cache", "--add-host", "db=10.9.9.9", ctx); !strings.HasPrefix(out, "sha256:") || strings.Count(out, "\n") != 1 {
+			t.Errorf("--progress quiet printed %q", out)
+		}
+		env.mustFail(1, "build", "--platform", "linux/s390x", ctx)
+		env.mustFail(1, "build", "--progress", "fancy", ctx)
 	})
 }

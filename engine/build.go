@@ -35,8 +35,9 @@ type BuildOptions struct {
 	Labels     map[string]string
 	Network    string
 	IIDFile    string
-	Rm         bool // remove intermediate containers after a successful step
-	ForceRm    bool // ... and after a failed one too
+	Rm         bool     // remove intermediate containers after a successful step
+	ForceRm    bool     // ... and after a failed one too
+	ExtraHosts []string // --add-host for RUN steps, "host:ip"
 }
 
 // builder is one build in progress: the Dockerfile, its context and the

@@ -37,7 +37,7 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 		Image:         s.img.ID,
 		Config:        container.Config{Cmd: args, Env: bargs, AttachStdout: true, AttachStderr: true},
 		EntrypointSet: true,
-		HostConfig:    container.HostConfig{NetworkMode: b.o.Network},
+		HostConfig:    container.HostConfig{NetworkMode: b.o.Network, ExtraHosts: b.o.ExtraHosts},
 		Pull:          "never",
 		Quiet:         true,
 	})
