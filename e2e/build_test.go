@@ -324,7 +324,7 @@ func TestRunBuildSystemPruneDangling(t *testing.T) {
 func TestRunBuildCommonFlags(t *testing.T) {
 	t.Parallel()
 	withBusybox(t, func(t *testing.T, env *Env) {
-		ctx := writeContext(t, env, "flagsctx", map[string]string{"Dockerfile": "FROM busybox\nRUN grep db /etc/hosts > /found\nCMD [\"cat\", \"/found\"]\n"})
+		ctx := writeContext(t, env, "flagsctx", map[string]string{"Dockerfile": "FROM busybox\nRUN awk '$2 == \"db\"' /etc/hosts > /found\nCMD [\"cat\", \"/found\"]\n"})
 		out := env.mustRun("build", "--progress=plain", "--platform", "linux/"+runtime.GOARCH, "--add-host", "db:10.9.9.9", "-t", "flags", ctx)
 		builtID(t, out)
 		if got := env.mustRun("run", "--rm", "flags"); got != "10.9.9.9\tdb\n" {
