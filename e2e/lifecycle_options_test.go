@@ -378,6 +378,11 @@ func TestRunBuildHealthcheck(t *testing.T) {
 		if got := inspectF(env, "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}", "slow"); got != "-1 Health check exceeded timeout (200ms)" {
 			t.Errorf("timed-out check: %q", got)
 		}
+		for filter, want := range map[string]string{"health=unhealthy": "slow\n", "health=healthy": "hc\n", "since=hc": "slow\n", "before=slow": "hc\n"} {
+			if got := env.mustRun("ps", "-a", "--filter", filter, "--format", "{{.Names}}"); got != want {
+				t.Errorf("ps --filter %s: %q, want %q", filter, got, want)
+			}
+		}
 		// The image's HEALTHCHECK, and --no-healthcheck over it.
 		ctx := writeContext(t, env, "hcctx", map[string]string{"Dockerfile": "FROM busybox\nHEALTHCHECK --interval=100ms CMD true\n"})
 		env.mustRun("build", "-q", "-t", "checked", ctx)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
@@ -45,6 +46,9 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := f.resolveRefs(cs); err != nil {
+		return nil, err
+	}
 	var is *image.Store
 	if len(f.vals["ancestor"]) > 0 {
 		if is, err = image.Open(e.Store); err != nil {
@@ -75,12 +79,31 @@ func (e *Engine) Ps(o PsOptions) ([]PsEntry, error) {
 // psFilters are ps's --filter values by key; name filters are compiled
 // once, not once per container.
 type psFilters struct {
-	vals  map[string][]string
-	names []func(name string) bool
+	vals    map[string][]string
+	names   []func(name string) bool
+	created map[string]time.Time // before= and since= containers' creation
+}
+
+// resolveRefs finds the containers before= and since= name.
+func (f *psFilters) resolveRefs(cs *container.Store) error {
+	for _, k := range []string{"before", "since"} {
+		for _, ref := range f.vals[k] {
+			c, err := cs.Lookup(ref)
+			if err != nil {
+				return err
+			}
+			if f.created == nil {
+				f.created = map[string]time.Time{}
+			}
+			f.created[k+"="+ref] = c.Created
+		}
+	}
+	return nil
 }
 
 var psFilterKeys = map[string]bool{
 	"status": true, "name": true, "id": true, "label": true, "ancestor": true, "exited": true,
+	"health": true, "before": true, "since": true, "volume": true,
 }
 
 func parsePsFilters(list []string) (psFilters, error) {
@@ -106,6 +129,12 @@ func parsePsFilters(list []string) (psFilters, error) {
 			if _, err := strconv.Atoi(v); err != nil {
 				return psFilters{}, store.Invalid("invalid filter 'exited=%s'", v)
 			}
+		case "health":
+			switch v {
+			case "starting", "healthy", "unhealthy", "none":
+			default:
+				return psFilters{}, store.Invalid("invalid filter 'health=%s'", v)
+			}
 		}
 		if k == "name" {
 			f.names = append(f.names, nameMatcher(v))
@@ -126,7 +155,18 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 			return c.State.Status == container.StatusExited && c.State.ExitCode == n
 		}) &&
 		any("label", func(v string) bool { return labelMatch(c.Config.Labels, v) }) &&
-		any("ancestor", func(v string) bool { return ancestorMatch(c, v, is) })
+		any("ancestor", func(v string) bool { return ancestorMatch(c, v, is) }) &&
+		any("health", func(v string) bool {
+			if c.State.Health == nil {
+				return v == "none"
+			}
+			return c.State.Health.Status == v
+		}) &&
+		any("before", func(v string) bool { return c.Created.Before(f.created["before="+v]) }) &&
+		any("since", func(v string) bool { return c.Created.After(f.created["since="+v]) }) &&
+		any("volume", func(v string) bool {
+			return slices.ContainsFunc(c.Mounts, func(m container.Mount) bool { return m.Name == v || m.Destination == v })
+		})
 }
 
 // anyOf is one filter key's test: no values, or any value that fn accepts.

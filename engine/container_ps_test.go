@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/store"
@@ -11,9 +12,12 @@ import (
 func TestPsFilters(t *testing.T) {
 	c := &container.Container{
 		ID: "abcdef0123456789", Name: "web-1", ImageID: "sha256:1234abcd",
-		Config: container.Config{Image: "busybox", Labels: map[string]string{"env": "prod", "tier": ""}},
-		State:  container.State{Status: container.StatusExited, ExitCode: 3},
+		Config:  container.Config{Image: "busybox", Labels: map[string]string{"env": "prod", "tier": ""}},
+		State:   container.State{Status: container.StatusExited, ExitCode: 3},
+		Mounts:  []container.Mount{{Type: "volume", Name: "data", Destination: "/data"}},
+		Created: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC),
 	}
+	older, newer := c.Created.Add(-time.Hour), c.Created.Add(time.Hour)
 	tests := []struct {
 		filters []string
 		match   bool
@@ -43,6 +47,15 @@ func TestPsFilters(t *testing.T) {
 		{[]string{"ancestor=busybox"}, true},
 		{[]string{"ancestor=1234ab"}, true},
 		{[]string{"ancestor=alpine"}, false},
+		{[]string{"health=none"}, true},
+		{[]string{"health=healthy"}, false},
+		{[]string{"volume=data"}, true},
+		{[]string{"volume=/data"}, true},
+		{[]string{"volume=other"}, false},
+		{[]string{"before=newer"}, true},
+		{[]string{"before=older"}, false},
+		{[]string{"since=older"}, true},
+		{[]string{"since=newer"}, false},
 	}
 	for _, tt := range tests {
 		f, err := parsePsFilters(tt.filters)
@@ -50,11 +63,12 @@ func TestPsFilters(t *testing.T) {
 			t.Errorf("parsePsFilters(%q): %v", tt.filters, err)
 			continue
 		}
+		f.created = map[string]time.Time{"before=newer": newer, "before=older": older, "since=older": older, "since=newer": newer}
 		if got := f.match(c, nil); got != tt.match {
 			t.Errorf("filters %q match = %v, want %v", tt.filters, got, tt.match)
 		}
 	}
-	for _, bad := range []string{"status=bogus", "exited=x", "color=red", "nokey"} {
+	for _, bad := range []string{"status=bogus", "exited=x", "color=red", "nokey", "health=great"} {
 		if _, err := parsePsFilters([]string{bad}); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("parsePsFilters(%q) = %v, want invalid", bad, err)
 		}
