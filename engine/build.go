@@ -219,7 +219,7 @@ func (b *builder) finish(s *stage) (*image.Image, error) {
 				return nil, err
 			}
 		}
-		fmt.Fprintf(b.out, "Successfully tagged %s\n", familiarName(t))
+		fmt.Fprintf(b.out, "Successfully tagged %s\n", familiarRef(t))
 	}
 	if b.o.Quiet {
 		fmt.Fprintln(b.e.Stdout, img.ID)

@@ -328,7 +328,7 @@ func (e *Engine) resolveImage(ctx context.Context, is *image.Store, ref, policy,
 		if outsideUserNS() {
 			return nil, errUserNS // layers are unpacked with the container's ids
 		}
-		fmt.Fprintf(e.Stderr, "Unable to find image '%s' locally\n", familiarName(ref))
+		fmt.Fprintf(e.Stderr, "Unable to find image '%s' locally\n", familiarRef(ref))
 	} else if outsideUserNS() {
 		return nil, errUserNS
 	}
@@ -337,15 +337,6 @@ func (e *Engine) resolveImage(ctx context.Context, is *image.Store, ref, policy,
 		opts.Out = e.Stderr
 	}
 	return is.Pull(ctx, ref, opts)
-}
-
-// familiarName is ref as Docker echoes it: "busybox" -> "busybox:latest".
-func familiarName(ref string) string {
-	r, err := image.Normalize(ref)
-	if err != nil {
-		return ref
-	}
-	return image.FamiliarName(image.Canonical(r))
 }
 
 // parseMounts parses the -v list; the engine fills volume sources later.

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"path"
 	"slices"
@@ -51,39 +50,14 @@ func (e *Engine) Pull(ctx context.Context, ref string, o PullOptions) (*image.Im
 // emitPull is Docker's "pull" event: the reference as the actor, its
 // repository as the name.
 func (e *Engine) emitPull(ref string) {
-	fam := familiarRef(ref)
-	repo := fam
-	if i := strings.LastIndexAny(fam, ":@"); i > strings.LastIndex(fam, "/") {
-		repo = fam[:i]
+	repo := ref
+	if r, err := image.Normalize(ref); err == nil {
+		repo = image.FamiliarName(r.Context().Name())
 	}
-	e.emitImage("pull", fam, repo)
+	e.emitImage("pull", familiarRef(ref), repo)
 }
 
-// EnsureImage returns the stored image ref names, pulling it first when it
-// is absent (Docker's "Unable to find image ... locally"), with progress on
-// out (nil: silent). For run and create.
-func (e *Engine) EnsureImage(ctx context.Context, ref, platform string, out io.Writer) (*image.Image, error) {
-	is, err := e.Images()
-	if err != nil {
-		return nil, err
-	}
-	img, err := is.Lookup(ref)
-	if err == nil || !errors.Is(err, store.ErrNotFound) {
-		return img, err
-	}
-	if _, err := image.Normalize(ref); err != nil {
-		return nil, err
-	}
-	if out != nil {
-		fmt.Fprintf(out, "Unable to find image '%s' locally\n", familiarRef(ref))
-	}
-	img, err = is.Pull(ctx, ref, image.PullOptions{Platform: platform, Out: out})
-	if err == nil {
-		e.emitPull(ref)
-	}
-	return img, err
-}
-
+// familiarRef is ref as Docker echoes it: "busybox" -> "busybox:latest".
 func familiarRef(ref string) string {
 	r, err := image.Normalize(ref)
 	if err != nil {
