@@ -79,6 +79,12 @@ func TestRunEvents(t *testing.T) {
 		if want := "image tag evtag:latest\nimage untag evtag:latest\nvolume create evvol\nvolume destroy evvol\n"; others != want {
 			t.Errorf("image and volume events:\n%s\nwant:\n%s", others, want)
 		}
+		// A run that has to pull emits the pull, as pull itself does.
+		env.mustRun("rmi", "busybox")
+		env.mustRun("run", "--rm", "busybox", "true")
+		if out := env.mustRun("events", "--since", since, "--until", "0s", "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}", "-f", "event=pull"); out != "pull busybox:latest busybox\n" {
+			t.Errorf("pull event of run: %q", out)
+		}
 		// Filters: one key's values OR'ed, keys AND'ed; labels and names.
 		if got := env.mustRun("events", "--since", since, "--until", "0s", "--format", "{{.Action}}", "-f", "label=team=a", "-f", "event=die", "-f", "event=destroy"); got != "die\ndestroy\n" {
 			t.Errorf("label + event filters: %q", got)

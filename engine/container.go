@@ -336,7 +336,11 @@ func (e *Engine) resolveImage(ctx context.Context, is *image.Store, ref, policy,
 	if !quiet {
 		opts.Out = e.Stderr
 	}
-	return is.Pull(ctx, ref, opts)
+	img, err := is.Pull(ctx, ref, opts)
+	if err == nil {
+		e.emitPull(ref) // run and create pull too, as docker's events show
+	}
+	return img, err
 }
 
 // parseMounts parses the -v list; the engine fills volume sources later.
