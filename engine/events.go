@@ -13,9 +13,7 @@ import (
 
 // emit records a container event (see store.Emit); best effort.
 func (e *Engine) emit(c *container.Container, action string, extra map[string]string) {
-	if cs, err := e.containers(); err == nil {
-		cs.Emit(c, action, extra)
-	}
+	container.Emit(e.Store, c, action, extra)
 }
 
 // emitStopped is "stop", once the container has stopped: the supervisor
@@ -29,13 +27,16 @@ func (e *Engine) emitStopped(c *container.Container) {
 	if l, err := cs.Lock(c.ID); err == nil {
 		l.Unlock()
 	}
-	cs.Emit(c, "stop", nil)
+	e.emit(c, "stop", nil)
 }
 
 // markStoppedByUser records that stop, kill or rm -f ends c, so its
 // restart policy leaves it down, and returns the record as it now is (a
 // restart may have given it a new process meanwhile).
 func (e *Engine) markStoppedByUser(c *container.Container) *container.Container {
+	if p := c.HostConfig.RestartPolicy.Name; p == "" || p == "no" {
+		return c // nothing would restart it: no record write on every stop and kill
+	}
 	cs, err := e.containers()
 	if err != nil {
 		return c

@@ -72,21 +72,27 @@ func (s *Store) Emit(typ, action, id string, attrs map[string]string) {
 
 func (s *Store) appendEvent(line []byte) {
 	p := s.EventsPath()
-	if fi, err := os.Stat(p); err == nil && fi.Size() > eventsMaxSize {
-		os.Rename(p, p+".1")
-	}
-	// One write with O_APPEND: concurrent commands' lines never interleave.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		if os.MkdirAll(s.RunRoot, 0o700) == nil {
-			f, err = os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		}
+	f, err := openEventsLog(p)
+	if errors.Is(err, fs.ErrNotExist) && os.MkdirAll(s.RunRoot, 0o700) == nil {
+		f, err = openEventsLog(p)
 	}
 	if err != nil {
 		return
 	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > eventsMaxSize {
+		f.Close()
+		os.Rename(p, p+".1")
+		if f, err = openEventsLog(p); err != nil {
+			return
+		}
+	}
+	// One write with O_APPEND: concurrent commands' lines never interleave.
 	f.Write(line)
 	f.Close()
+}
+
+func openEventsLog(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }
 
 // EventReader reads the log from a position on, so a follower sees each
