@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -69,12 +68,13 @@ func eventPrinter(w io.Writer, format string) (func(store.Event) error, error) {
 		return nil, fmt.Errorf("template parsing error: %w", err)
 	}
 	return func(ev store.Event) error {
-		bw := bufio.NewWriter(w)
-		if err := t.Execute(bw, ev); err != nil {
+		var b strings.Builder
+		if err := t.Execute(&b, ev); err != nil {
 			return err
 		}
-		bw.WriteByte('\n')
-		return bw.Flush()
+		b.WriteByte('\n')
+		_, err := io.WriteString(w, b.String()) // one write per event
+		return err
 	}, nil
 }
 

@@ -14,8 +14,8 @@ import (
 // container's hostname and its /etc/hosts, /etc/hostname and
 // /etc/resolv.conf, which describe the network it now shares.
 
-// JoinedNetwork is the id of the container whose network c joins.
-func JoinedNetwork(c *Container) (string, bool) {
+// joinedNetwork is the id of the container whose network c joins.
+func joinedNetwork(c *Container) (string, bool) {
 	id, ok := strings.CutPrefix(c.HostConfig.NetworkMode, "container:")
 	return id, ok && id != ""
 }
@@ -23,7 +23,7 @@ func JoinedNetwork(c *Container) (string, bool) {
 // joinNetwork points spec at the running target's network namespace and
 // /etc files.
 func joinNetwork(cs *Store, c *Container, spec *specs.Spec) error {
-	id, ok := JoinedNetwork(c)
+	id, ok := joinedNetwork(c)
 	if !ok {
 		return nil
 	}

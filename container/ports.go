@@ -75,7 +75,7 @@ type portRequest struct {
 // On the host network or with none, nothing is published (Docker
 // discards published ports with --network host).
 func portRequests(c *Container) ([]portRequest, error) {
-	if mode := c.HostConfig.NetworkMode; mode == "host" || mode == "none" || strings.HasPrefix(mode, "container:") {
+	if _, joined := joinedNetwork(c); joined || c.HostConfig.NetworkMode == "host" || c.HostConfig.NetworkMode == "none" {
 		return nil, nil
 	}
 	keys := make([]string, 0, len(c.HostConfig.PortBindings))

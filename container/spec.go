@@ -75,7 +75,7 @@ func newSpec(c *Container) (*specs.Spec, error) {
 	if c.HostConfig.Init != nil && *c.HostConfig.Init {
 		args = append([]string{InitPath, "--"}, args...)
 	}
-	user, err := ResolveUserGroups(c.Rootfs, c.Config.User, c.HostConfig.GroupAdd)
+	user, err := resolveUserGroups(c.Rootfs, c.Config.User, c.HostConfig.GroupAdd)
 	if err != nil {
 		return nil, err
 	}

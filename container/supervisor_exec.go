@@ -113,7 +113,7 @@ func (s *supervisor) execProcess(req *ExecRequest) (*specs.Process, error) {
 		p.Cwd = cwd(req.WorkingDir)
 	}
 	if req.User != "" {
-		u, err := ResolveUserGroups(s.rec.Rootfs, req.User, s.rec.HostConfig.GroupAdd)
+		u, err := resolveUserGroups(s.rec.Rootfs, req.User, s.rec.HostConfig.GroupAdd)
 		if err != nil {
 			return nil, err
 		}

@@ -100,9 +100,9 @@ func parseGroup(r io.Reader) []groupEntry {
 	return out
 }
 
-// ResolveUserGroups is ResolveUser plus --group-add: group names (from
+// resolveUserGroups is ResolveUser plus --group-add: group names (from
 // the container's /etc/group) or ids, added to the supplementary groups.
-func ResolveUserGroups(r Rootfs, spec string, add []string) (*ExecUser, error) {
+func resolveUserGroups(r Rootfs, spec string, add []string) (*ExecUser, error) {
 	u, err := ResolveUser(r, spec)
 	if err != nil || len(add) == 0 {
 		return u, err
