@@ -57,10 +57,14 @@ func (b *bench) runCases() (failedCases []string) {
 		load := loadavg()
 		logf("case %s: %s (load %s)", c.id, c.title, load)
 		b.rep.beginCase(c.id, c.title, load, b.dockerd != nil)
+		steal0, total0, ok0 := stealTimes()
 		if err := c.run(); err != nil {
 			logf("case %s cannot run: %v", c.id, err)
 			b.rep.caseNote(fmt.Sprintf("Case %q could not run: %v", c.title, err))
 			failedCases = append(failedCases, c.id)
+		}
+		if steal1, total1, ok1 := stealTimes(); ok0 && ok1 && total1 > total0 {
+			b.rep.endCase(fmt.Sprintf("%.1f%%", 100*float64(steal1-steal0)/float64(total1-total0)))
 		}
 		logf("case %s done in %s", c.id, time.Since(t0).Round(time.Millisecond))
 	}
@@ -412,20 +416,26 @@ func (b *bench) caseRunDetached() error {
 				}
 			}()
 			t0 := time.Now()
+			var each []float64 // ms per run -d
 			for range n {
-				out, err := e.out("run", "-d", busyboxRef, "sleep", "1000")
+				out, d, err := e.timeOut("run", "-d", busyboxRef, "sleep", "1000")
 				if err != nil {
 					return nil, err
 				}
+				each = append(each, ms(d))
 				ids = append(ids, strings.TrimSpace(out))
 			}
 			runs := time.Since(t0)
 			stop, err := e.time(append([]string{"stop", "-t", "1"}, ids...)...)
-			return []float64{runs.Seconds(), stop.Seconds()}, err
+			return []float64{runs.Seconds(), stop.Seconds(), summarize(each[:10]).Median, summarize(each[n-10:]).Median}, err
 		}
 	}
-	res, errs := interleave(b.cfg.runs, 2, b.trials(batch)...)
+	res, errs := interleave(b.cfg.runs, 4, b.trials(batch)...)
 	b.rep.add(row{ID: "run_d_50", Case: "50 × `run -d busybox sleep 1000`, back to back", Unit: "s", Results: b.results(res, 0)})
+	b.rep.add(row{ID: "run_d_first10", Case: "one `run -d` of those, among the first 10", Unit: "ms", Results: b.results(res, 2),
+		Note: "median over each batch's first 10 runs; the figure is the median of the batches"})
+	b.rep.add(row{ID: "run_d_last10", Case: "one `run -d` of those, among the last 10 (40–49 running)", Unit: "ms", Results: b.results(res, 3),
+		Note: "as above, runs 41–50: a rise over the first 10 is what each running container costs the next start, or load that came and went"})
 	b.rep.add(row{ID: "stop_50", Case: "`stop -t 1` of those 50 (one command)", Unit: "s", Results: b.results(res, 1),
 		Note: "busybox sleep as pid 1 ignores SIGTERM: every engine waits the 1 s, then SIGKILL"})
 	return errs[0]

@@ -39,9 +39,13 @@ type caseRecord struct {
 	Runs     int       `json:"runs"`
 	Quick    bool      `json:"quick,omitempty"`
 	Load     string    `json:"load"` // load average at the case's start
-	Skiff    string    `json:"skiff,omitempty"`
-	Docker   bool      `json:"docker,omitempty"`
-	Notes    []string  `json:"notes,omitempty"`
+	// Steal is the share of the machine's CPU time the hypervisor gave to
+	// other guests while the case ran (/proc/stat's steal column): a
+	// noisy neighbour slows every engine, but not evenly across runs.
+	Steal  string   `json:"steal,omitempty"`
+	Skiff  string   `json:"skiff,omitempty"`
+	Docker bool     `json:"docker,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // caseOrder is the report order of the cases (as bench runs them).
@@ -63,7 +67,7 @@ func groupOf(rowID string) string {
 		return "ps"
 	case rowID == "pull" || rowID == "unpack_rate":
 		return "pull"
-	case rowID == "run_d_50" || rowID == "stop_50":
+	case strings.HasPrefix(rowID, "run_d_") || rowID == "stop_50":
 		return "rund"
 	case rowID == "rss_10" || rowID == "pss_10":
 		return "rss"
@@ -100,6 +104,13 @@ func (r *report) beginCase(id, title, load string, docker bool) {
 	r.noteLoad(load)
 	r.cases = append(r.cases, caseRecord{ID: id, Title: title, Measured: time.Now().UTC(), Runs: r.cfg.runs,
 		Quick: r.cfg.quick, Load: load, Skiff: r.versions["skiff"], Docker: docker})
+}
+
+// endCase records the CPU time stolen while the current case ran.
+func (r *report) endCase(steal string) {
+	if c := r.current(); c != nil {
+		c.Steal = steal
+	}
 }
 
 func (r *report) current() *caseRecord {
@@ -355,7 +366,7 @@ func (r *report) markdown() string {
 	for _, k := range sortedKeys(r.machine) {
 		w("- %s: %s\n", k, r.machine[k])
 	}
-	w("\nThe load average is that of the whole machine (for the last run; each case's is under When measured): other work running at the same time slows every engine alike, since runs interleave.\n")
+	w("\nThe load average is that of the whole machine (for the last run; each case's is under When measured): other work running at the same time slows every engine alike, since runs interleave. \"CPU stolen by the host\" is the share of this VM's CPU time that the hypervisor gave to other guests while the case ran (/proc/stat); it comes and goes, so a case with some shows a wider min–max for every engine.\n")
 	w("\n## Versions\n\n")
 	for _, k := range sortedKeys(r.versions) {
 		w("- %s: %s\n", k, r.versions[k])
@@ -402,7 +413,7 @@ func (r *report) resultsTable(b *strings.Builder, engines []string) {
 }
 
 func (r *report) casesTable(b *strings.Builder) {
-	b.WriteString("| case | measured | runs | load at start | skiff | engines |\n| --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| case | measured | runs | load at start | CPU stolen by the host | skiff | engines |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, c := range r.cases {
 		runs := fmt.Sprint(c.Runs)
 		if c.Quick {
@@ -412,7 +423,11 @@ func (r *report) casesTable(b *strings.Builder) {
 		if c.Docker {
 			engines += ", docker"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Title, c.Measured.Format("2006-01-02 15:04 UTC"), runs, c.Load, c.Skiff, engines)
+		steal := c.Steal
+		if steal == "" {
+			steal = "not recorded"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Title, c.Measured.Format("2006-01-02 15:04 UTC"), runs, c.Load, steal, c.Skiff, engines)
 	}
 }
 

@@ -28,10 +28,14 @@ func TestMergedReplacesOnlyReRunCases(t *testing.T) {
 	now.add(rowOf("ps_200", "", 12))
 	now.beginCase("create", "create", "1.0", false)
 	now.add(rowOf("create", "", 9))
+	now.endCase("2.5%")
 	now.notes = []string{"run note"}
 	now.finish()
 
 	m := old.merged(now)
+	if md := m.markdown(); !strings.Contains(md, "| 1.0 | 2.5% | new |") || !strings.Contains(md, "| 5 |  | not recorded |") {
+		t.Errorf("When measured should give the re-run case's stolen CPU and say the old cases have none:\n%s", md)
+	}
 	var ids, groups []string
 	for _, x := range m.rows {
 		ids = append(ids, x.ID)

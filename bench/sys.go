@@ -219,24 +219,58 @@ func dockerVersions() map[string]string {
 // cpuTimes reads the all-CPU line of /proc/stat: busy and total ticks
 // (idle and iowait count as not busy).
 func cpuTimes() (busy, total uint64, ok bool) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
+	f, ok := cpuLine()
+	if !ok {
 		return 0, 0, false
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 6 || f[0] != "cpu" {
-		return 0, 0, false
-	}
-	for i, v := range f[1:] {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return 0, 0, false
-		}
+	for i, n := range f {
 		total += n
 		if i != 3 && i != 4 { // idle, iowait
 			busy += n
 		}
 	}
 	return busy, total, true
+}
+
+// stealTimes gives the machine's stolen and total CPU time (USER_HZ ticks)
+// from /proc/stat: time a virtual CPU was ready but the hypervisor ran
+// something else.
+func stealTimes() (steal, total uint64, ok bool) {
+	f, ok := cpuLine()
+	if !ok || len(f) < 8 {
+		return 0, 0, false
+	}
+	for _, n := range f {
+		total += n
+	}
+	return f[7], total, true
+}
+
+// cpuLine parses /proc/stat's first line, the sum over all CPUs: user,
+// nice, system, idle, iowait, irq, softirq, steal (proc(5)). The guest
+// columns after those are left out: user and nice already count them.
+func cpuLine() ([]uint64, bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, false
+	}
+	return parseCPULine(string(data))
+}
+
+func parseCPULine(stat string) ([]uint64, bool) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return nil, false
+	}
+	f = f[1:min(len(f), 9)]
+	out := make([]uint64, 0, len(f))
+	for _, v := range f {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return out, true
 }
