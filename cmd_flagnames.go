@@ -52,6 +52,13 @@ type stringSliceFlag struct {
 
 func (f stringSliceFlag) Names() []string { return f.names }
 
+type durationFlag struct {
+	*cli.DurationFlag
+	names []string
+}
+
+func (f durationFlag) Names() []string { return f.names }
+
 type genericFlag struct {
 	*cli.GenericFlag
 	names []string
@@ -108,6 +115,8 @@ func wrapFlag(f cli.Flag) cli.Flag {
 		return int64Flag{f, flagNames(f.Name, f.Aliases)}
 	case *cli.StringSliceFlag:
 		return stringSliceFlag{f, flagNames(f.Name, f.Aliases)}
+	case *cli.DurationFlag:
+		return durationFlag{f, flagNames(f.Name, f.Aliases)}
 	case *cli.GenericFlag:
 		return genericFlag{f, flagNames(f.Name, f.Aliases)}
 	}
@@ -130,6 +139,8 @@ func flagName(f cli.Flag) string {
 	case *cli.Int64Flag:
 		return f.Name
 	case *cli.StringSliceFlag:
+		return f.Name
+	case *cli.DurationFlag:
 		return f.Name
 	case *cli.GenericFlag:
 		return f.Name
