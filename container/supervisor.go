@@ -332,9 +332,9 @@ func (s *supervisor) start() error {
 	return nil
 }
 
-// prepared runs as soon as the container's process exists (isolate's
-// Prepare hook), so its work overlaps that process's start-up: the attach
-// socket, then the record marked running.
+// prepared runs once the container's process has its config (isolate's
+// Started hook), so its work overlaps that process's mounts rather than
+// delaying them: the attach socket, then the record marked running.
 func (s *supervisor) prepared(pid int) error {
 	if err := s.listen(); err != nil {
 		return err

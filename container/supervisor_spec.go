@@ -10,7 +10,8 @@ import (
 // isolateContainer is what the supervisor hands isolate: the record's OCI
 // spec and its overlay rootfs. The files and directories the spec names
 // are made in isolate's Prepare hook, while the container's process starts
-// up, instead of before it; then started(pid) runs there too.
+// up, instead of before it; started(pid) runs in its Started hook, while
+// that process mounts the container's filesystems.
 func isolateContainer(cs *Store, c *Container, started func(pid int) error) (*isolate.Container, error) {
 	spec, err := newSpec(c)
 	if err != nil {
@@ -31,12 +32,8 @@ func isolateContainer(cs *Store, c *Container, started func(pid int) error) (*is
 	if err := RootlessNetwork(c, spec, ic.StateDir); err != nil {
 		return nil, err
 	}
-	ic.Prepare = func(pid int) error {
-		if err := prepareFiles(c); err != nil {
-			return err
-		}
-		return started(pid)
-	}
+	ic.Prepare = func(int) error { return prepareFiles(c) }
+	ic.Started = started
 	return ic, nil
 }
 

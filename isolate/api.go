@@ -22,7 +22,7 @@ var (
 
 // KilledError is a start whose init stage was killed by a signal before it
 // could exec the container's process. The caller may already have shown
-// the container as running (Prepare), so a user's kill in that window is
+// the container as running (Started), so a user's kill in that window is
 // the container's exit with 128+signal, as Docker reports it, not an
 // engine failure.
 type KilledError struct{ Signal syscall.Signal }
@@ -45,6 +45,12 @@ type Container struct {
 	// and directories the spec names can be made here, while the new
 	// process starts up, instead of before it.
 	Prepare func(pid int) error
+	// Started, when set, runs once the process has been sent its config
+	// and sets the container up (mounts, pivot_root), before Start waits
+	// for its execve: work the set-up does not need (the caller's attach
+	// socket, its record) overlaps that set-up rather than delaying it.
+	// An error kills the process and fails the start.
+	Started func(pid int) error
 }
 
 // Stdio are the container process's standard streams; nil means /dev/null.

@@ -6,7 +6,8 @@
 // Start re-executes the binary (/proc/self/exe InitArg) with clone flags
 // for the spec's namespaces (and, on cgroup v2, into its cgroup); while the
 // child starts up, the parent writes id maps, makes the cgroup and sets its
-// limits, runs the caller's Prepare hook, then sends the spec over a pipe;
+// limits, runs the caller's Prepare hook, then sends the spec over a pipe
+// and runs the caller's Started hook while the child works;
 // the child (Init, on one locked thread) enters its v1 cgroups, builds the
 // root filesystem, pivots into it, sets up
 // hostname, loopback, rlimits, and finally credentials, capabilities and

@@ -592,3 +592,36 @@ func TestMultiRangeUserNS(t *testing.T) {
 		t.Errorf("stdout %q, want %q (stderr %q)", r.stdout, want, r.stderr)
 	}
 }
+
+// Prepare runs before the child has its config, Started after, both with
+// its pid; a failing Started kills the child and fails the start.
+func TestStartHooks(t *testing.T) {
+	requireRoot(t)
+	root := busyboxRootfs(t)
+	t.Run("order", func(t *testing.T) {
+		c := newContainer(t, dockerSpec(root, "/bin/true"))
+		var calls []string
+		var pids []int
+		c.Prepare = func(pid int) error { calls, pids = append(calls, "prepare"), append(pids, pid); return nil }
+		c.Started = func(pid int) error { calls, pids = append(calls, "started"), append(pids, pid); return nil }
+		r := run(t, c)
+		if r.err != nil || r.status.Code != 0 {
+			t.Fatalf("start: %v, status %+v, stderr %q", r.err, r.status, r.stderr)
+		}
+		if strings.Join(calls, ",") != "prepare,started" || pids[0] <= 0 || pids[0] != pids[1] {
+			t.Fatalf("hooks ran %v with pids %v; want prepare then started, one pid", calls, pids)
+		}
+	})
+	t.Run("started fails", func(t *testing.T) {
+		c := newContainer(t, dockerSpec(root, "/bin/sleep", "100"))
+		var pid int
+		c.Started = func(p int) error { pid = p; return errors.New("no socket for you") }
+		r := run(t, c)
+		if r.err == nil || !strings.Contains(r.err.Error(), "no socket for you") {
+			t.Fatalf("start error %v, want the hook's", r.err)
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Fatalf("the child (pid %d) is still there after a failed start: kill 0 gave %v", pid, err)
+		}
+	})
+}

@@ -83,6 +83,7 @@ func Start(c *Container, stdio Stdio) (*Process, error) {
 		}
 		return nil
 	}
+	h.sent = c.Started
 	extra := openFuse(cfg)
 	cmd, console, err := launch(cfg, attr, stdio, extra, h)
 	closeFiles(extra)
@@ -229,15 +230,16 @@ func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 
 // hooks are what a caller of launch does to the child: start starts it
 // (nil: cmd.Start), setup acts on it (id maps, cgroup) before it gets its
-// config (nil: nothing).
+// config, sent runs once it has it (nil: nothing).
 type hooks struct {
 	start func(*exec.Cmd) error
 	setup func(pid int) error
+	sent  func(pid int) error
 }
 
 // launch re-executes this binary as a stage with attr (and extra files
-// from fd 5 on), lets h.setup act on the child before sending it cfg, and
-// waits until the child has execve'd or reported why it could not. For a
+// from fd 5 on), lets h.setup act on the child before sending it cfg and
+// h.sent after, and waits until the child has execve'd or reported why it could not. For a
 // process with a terminal it also returns the pty master the child
 // allocated (console.go).
 func launch(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra []*os.File, h hooks) (*exec.Cmd, *os.File, error) {
@@ -326,6 +328,11 @@ func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra
 		return abort(fmt.Errorf("send config to container init: %w", readStageErrorOr(syncR, err)))
 	}
 	cfgW.Close()
+	if h.sent != nil {
+		if err := h.sent(cmd.Process.Pid); err != nil {
+			return abort(err)
+		}
+	}
 	if err := readStageError(syncR); err != nil {
 		return abort(err)
 	}
