@@ -64,6 +64,13 @@ func TestRunProcessOptions(t *testing.T) {
 		if !strings.Contains(res.Stderr, "nosuchuser") {
 			t.Errorf("-u nosuchuser: %q", res.Stderr)
 		}
+		// skiff forks its init stage with a larger timer slack
+		// (isolate/timerslack.go): the container must get its caller's.
+		if mine, err := os.ReadFile("/proc/self/timerslack_ns"); err != nil {
+			t.Error(err)
+		} else if out := env.mustRun("run", "--rm", "busybox", "cat", "/proc/self/timerslack_ns"); out != string(mine) {
+			t.Errorf("the container's timer slack: %q, the caller's %q", out, mine)
+		}
 		if out := env.mustRun("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"); out != "via entrypoint\n" {
 			t.Errorf("--entrypoint: %q", out)
 		}

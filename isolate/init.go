@@ -43,6 +43,7 @@ func Init() {
 		exe, err = prepareInit(cfg)
 	}
 	if err == nil {
+		restoreTimerSlack(cfg.TimerSlack)
 		err = finalize(cfg.Spec.Process, exe, filter) // returns only on failure
 	}
 	fail(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain doubles as the re-executed init stage, as skiff's main does.
@@ -624,4 +626,29 @@ func TestStartHooks(t *testing.T) {
 			t.Fatalf("the child (pid %d) is still there after a failed start: kill 0 gave %v", pid, err)
 		}
 	})
+}
+
+// The init stage is forked with a large timer slack (timerslack.go); the
+// container's process gets the slack of the thread that started it.
+func TestTimerSlackRestored(t *testing.T) {
+	requireRoot(t)
+	root := busyboxRootfs(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mine = 123457
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, mine, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+	r := run(t, newContainer(t, dockerSpec(root, "/bin/cat", "/proc/self/timerslack_ns")))
+	if r.err != nil || r.status.Code != 0 {
+		t.Fatalf("start: %v, status %+v, stderr %q", r.err, r.status, r.stderr)
+	}
+	if got := strings.TrimSpace(r.stdout); got != fmt.Sprint(mine) {
+		t.Fatalf("the container's timer slack is %s ns, want its starter's %d", got, mine)
+	}
 }

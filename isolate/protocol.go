@@ -61,6 +61,9 @@ type stageConfig struct {
 	// then sends the spec without it): while the child starts up, rather
 	// than after, and a tenth of the JSON for the child to decode.
 	Seccomp []byte `json:",omitempty"`
+	// TimerSlack: the parent's timer slack (ns), which the stage, forked
+	// with a larger one (timerslack.go), restores before it execs.
+	TimerSlack int `json:",omitempty"`
 }
 
 // compileSeccomp moves the spec's seccomp profile, compiled, into

@@ -298,11 +298,12 @@ func launchStage(cfg *stageConfig, attr *syscall.SysProcAttr, stdio Stdio, extra
 	}
 	cmd.ExtraFiles = append([]*os.File{cfgR, syncW}, extra...)
 	cmd.SysProcAttr = attr
-	if h.start != nil {
-		err = h.start(cmd)
-	} else {
-		err = cmd.Start()
-	}
+	cfg.TimerSlack, err = forkWithSlack(func() error {
+		if h.start != nil {
+			return h.start(cmd)
+		}
+		return cmd.Start()
+	})
 	cfgR.Close()
 	syncW.Close()
 	if err != nil {
