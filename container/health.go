@@ -124,9 +124,9 @@ func (s *supervisor) healthLoop(h *v1.HealthConfig, args []string, ctr *isolate.
 
 // probe runs the test once in the container, output capped, killed past
 // timeout.
-func (s *supervisor) probe(args []string, timeout time.Duration, ctr *isolate.Container, pid int) HealthResult {
-	res := HealthResult{Start: time.Now().UTC(), ExitCode: -1}
-	defer func() { res.End = time.Now().UTC() }()
+func (s *supervisor) probe(args []string, timeout time.Duration, ctr *isolate.Container, pid int) (res HealthResult) {
+	res = HealthResult{Start: time.Now().UTC(), ExitCode: -1}
+	defer func() { res.End = time.Now().UTC() }() // res is named: the deferred End reaches the caller
 	p, err := s.execProcess(&ExecRequest{Args: args})
 	if err != nil {
 		res.Output = err.Error()

@@ -385,6 +385,11 @@ func TestRunBuildHealthcheck(t *testing.T) {
 		if got := inspectF(env, "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}", "slow"); got != "-1 Health check exceeded timeout (200ms)" {
 			t.Errorf("timed-out check: %q", got)
 		}
+		// Each result has its end time; this one ran its 200 ms.
+		got := inspectF(env, "{{with index .State.Health.Log 0}}{{(.End.Sub .Start).Milliseconds}}{{end}}", "slow")
+		if ms, err := strconv.Atoi(got); err != nil || ms < 200 || ms > 5000 {
+			t.Errorf("timed-out check's End - Start: %q ms, want 200 to 5000", got)
+		}
 		for filter, want := range map[string]string{"health=unhealthy": "slow\n", "health=healthy": "hc\n", "since=hc": "slow\n", "before=slow": "hc\n"} {
 			if got := env.mustRun("ps", "-a", "--filter", filter, "--format", "{{.Names}}"); got != want {
 				t.Errorf("ps --filter %s: %q, want %q", filter, got, want)
