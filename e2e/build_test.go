@@ -10,11 +10,13 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -336,4 +338,54 @@ func TestRunBuildCommonFlags(t *testing.T) {
 		env.mustFail(1, "build", "--platform", "linux/s390x", ctx)
 		env.mustFail(1, "build", "--progress", "fancy", ctx)
 	})
+}
+
+// system df counts a layer that images share once, as Docker does, and a
+// layer only a container's image has is not reclaimable.
+func TestRunBuildSystemDF(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		ctx := writeContext(t, env, "dfctx", map[string]string{"Dockerfile": "FROM busybox\nRUN head -c 300000 /dev/zero > /pad\n"})
+		env.mustRun("build", "-q", "-t", "padded", ctx)
+		size := func(img string) float64 {
+			return humanBytes(t, strings.TrimSpace(env.mustRun("images", "--format", "{{.Size}}", img)))
+		}
+		// The Images row, in bytes: size, reclaimable. Docker prints 4
+		// significant digits here, 3 in images.
+		images := func() (float64, float64) {
+			f := strings.Fields(strings.SplitN(env.mustRun("system", "df", "--format", "{{.Size}} {{.Reclaimable}}"), "\n", 2)[0])
+			if len(f) != 3 {
+				t.Fatalf("system df images row: %q", f)
+			}
+			return humanBytes(t, f[0]), humanBytes(t, f[1])
+		}
+		near := func(a, b float64) bool { return math.Abs(a-b) <= 0.01*b }
+		if total, free := images(); !near(total, size("padded")) || total != free {
+			t.Errorf("system df images %.0f, reclaimable %.0f: want busybox's layer once (padded's %.0f), all reclaimable", total, free, size("padded"))
+		}
+		env.mustRun("create", "--name", "user", "padded")
+		if total, free := images(); !near(total, size("padded")) || !near(free, size("busybox")) {
+			t.Errorf("system df images %.0f, reclaimable %.0f with a container of padded: want %.0f, of which busybox's %.0f (shared) reclaimable",
+				total, free, size("padded"), size("busybox"))
+		}
+	})
+}
+
+// humanBytes reads a size as Docker prints it ("2.28MB", "512kB", "0B").
+func humanBytes(t *testing.T, s string) float64 {
+	t.Helper()
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3}, {"B", 1}} {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				t.Fatalf("size %q: %v", s, err)
+			}
+			return v * u.mult
+		}
+	}
+	t.Fatalf("size %q: no unit", s)
+	return 0
 }

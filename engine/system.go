@@ -180,15 +180,17 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 		used[c.ImageID] = true
 	}
 	rows := []DFRow{{Type: "Images"}, {Type: "Containers"}, {Type: "Local Volumes"}, {Type: "Build Cache"}}
+	layerSize := map[string]int64{}
 	for _, img := range imgs {
 		rows[0].Total++
-		rows[0].Size += img.Size
 		if used[img.ID] {
 			rows[0].Active++
-		} else {
-			rows[0].Reclaimable += img.Size
+		}
+		for i, size := range is.LayerSizes(img) {
+			layerSize[img.Layers[i]] = size
 		}
 	}
+	rows[0].Size, rows[0].Reclaimable = imageDiskUsage(imgs, layerSize, used)
 	volUsed := map[string]bool{}
 	for _, c := range ctrs {
 		size := containerSizeRw(c)
@@ -216,6 +218,35 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// imageDiskUsage is Docker's system df figures for images: the size of
+// every layer once, however many images share it, and what removing the
+// images no container uses would free: that size less the layers only a
+// used image has (Docker counts a used image's layers that another image
+// shares as reclaimable too, and so does this).
+func imageDiskUsage(imgs []*image.Image, layerSize map[string]int64, used map[string]bool) (size, reclaimable int64) {
+	users := map[string]int{} // chain id -> images that have it
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			users[l]++
+		}
+	}
+	for _, s := range layerSize {
+		size += s
+	}
+	var usedUnique int64
+	for _, img := range imgs {
+		if !used[img.ID] {
+			continue
+		}
+		for _, l := range img.Layers {
+			if users[l] == 1 {
+				usedUnique += layerSize[l]
+			}
+		}
+	}
+	return size, size - usedUnique
 }
 
 // Info is skiff info's content.
