@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/store"
 )
 
 // systemCommands: system prune/df/info, info, version.
@@ -75,11 +76,18 @@ func systemDFCommand() *cli.Command {
 		Usage: "Show disk usage",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Usage: "format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show detailed information on space usage"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("verbose") && c.String("format") != "" {
+				return store.Invalid("--format is not supported with --verbose")
+			}
 			e, err := openEngine(c)
 			if err != nil {
 				return err
+			}
+			if c.Bool("verbose") {
+				return printDFVerbose(c.App.Writer, e)
 			}
 			rows, err := e.SystemDF()
 			if err != nil {

@@ -368,6 +368,21 @@ func TestRunBuildSystemDF(t *testing.T) {
 			t.Errorf("system df images %.0f, reclaimable %.0f with a container of padded: want %.0f, of which busybox's %.0f (shared) reclaimable",
 				total, free, size("padded"), size("busybox"))
 		}
+		// -v: per image (shared and unique sizes), container and volume.
+		env.mustRun("run", "--name", "vuser", "-v", "dfvol:/data", "busybox", "sh", "-c", "head -c 5000 /dev/zero > /data/f")
+		out := env.mustRun("system", "df", "-v")
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS$`),
+			regexp.MustCompile(`(?m)^padded +latest +[0-9a-f]{12} .+ +2\.28\dMB +1\.98\dMB +300kB +1$`),
+			regexp.MustCompile(`(?m)^busybox +latest +[0-9a-f]{12} .+ +1\.98\dMB +1\.98\dMB +0B +1$`),
+			regexp.MustCompile(`(?m)^[0-9a-f]{12} +busybox +"sh -c head -c 5000 …" +1 +0B +.+ +Exited \(0\) .+ +vuser$`),
+			regexp.MustCompile(`(?m)^VOLUME NAME +LINKS +SIZE\ndfvol +1 +5kB$`),
+			regexp.MustCompile(`(?m)^Build cache usage: 0B$`),
+		} {
+			if !want.MatchString(out) {
+				t.Errorf("system df -v has no match for %s:\n%s", want, out)
+			}
+		}
 	})
 }
 

@@ -220,6 +220,67 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 	return rows, nil
 }
 
+// SharedSizes maps every image id to the size of its layers that another
+// image has too (system df -v's SHARED SIZE; UNIQUE SIZE is the rest).
+func (e *Engine) SharedSizes() (map[string]int64, error) {
+	is, err := image.Open(e.Store)
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := is.List()
+	if err != nil {
+		return nil, err
+	}
+	users := map[string]int{}
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			users[l]++
+		}
+	}
+	out := map[string]int64{}
+	for _, img := range imgs {
+		for i, size := range is.LayerSizes(img) {
+			if users[img.Layers[i]] > 1 {
+				out[img.ID] += size
+			}
+		}
+	}
+	return out, nil
+}
+
+// VolumeUse is one volume of system df -v: the containers that mount it
+// (any state) and its size.
+type VolumeUse struct {
+	Name  string
+	Links int
+	Size  int64
+}
+
+// VolumeUsage lists every volume with its links and size.
+func (e *Engine) VolumeUsage() ([]VolumeUse, error) {
+	cs, ctrs, err := e.listContainers()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := cs.ListVolumes()
+	if err != nil {
+		return nil, err
+	}
+	links := map[string]int{}
+	for _, c := range ctrs {
+		for _, m := range c.Mounts {
+			if m.Type == container.MountVolume {
+				links[m.Name]++
+			}
+		}
+	}
+	out := make([]VolumeUse, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, VolumeUse{Name: v.Name, Links: links[v.Name], Size: container.DirSize(v.Mountpoint)})
+	}
+	return out, nil
+}
+
 // imageDiskUsage is Docker's system df figures for images: the size of
 // every layer once, however many images share it, and what removing the
 // images no container uses would free: that size less the layers only a
