@@ -167,9 +167,13 @@ func containerPruneCommand() *cli.Command {
 		Usage: "Remove all stopped containers",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"},
-			ctrListFlag("filter", nil, "provide filter values (accepted, not applied)"),
+			ctrListFlag("filter", nil, "provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])"),
 		},
 		Action: func(c *cli.Context) error {
+			f, err := engine.ParsePruneFilter(ctrValues(c, "filter"), engine.ContainerPruneKeys, time.Now())
+			if err != nil {
+				return err
+			}
 			if !c.Bool("force") && !ctrConfirm(c, "WARNING! This will remove all stopped containers.") {
 				return nil
 			}
@@ -177,7 +181,7 @@ func containerPruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := e.ContainerPrune()
+			r, err := e.ContainerPrune(f)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
@@ -63,17 +64,26 @@ func volumeCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"},
 					&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all unused volumes, not just anonymous ones"},
-					ctrListFlag("filter", nil, "provide filter values (accepted, not applied)"),
+					ctrListFlag("filter", nil, "provide filter values (label=KEY[=VALUE], label!=KEY[=VALUE], all=true)"),
 				},
 				Action: func(c *cli.Context) error {
-					if !c.Bool("force") && !ctrConfirm(c, "WARNING! This will remove anonymous local volumes not used by at least one container.") {
+					f, err := engine.ParsePruneFilter(ctrValues(c, "filter"), engine.VolumePruneKeys, time.Now())
+					if err != nil {
+						return err
+					}
+					f.All = f.All || c.Bool("all")
+					warn := "WARNING! This will remove anonymous local volumes not used by at least one container."
+					if f.All {
+						warn = "WARNING! This will remove all local volumes not used by at least one container."
+					}
+					if !c.Bool("force") && !ctrConfirm(c, warn) {
 						return nil
 					}
 					e, err := openEngine(c)
 					if err != nil {
 						return err
 					}
-					r, err := e.VolumePrune(c.Bool("all"))
+					r, err := e.VolumePrune(f)
 					if err != nil {
 						return err
 					}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/store"
 )
 
 // imageCommands: pull, images, rmi, tag, history and the `image` group
@@ -468,10 +470,31 @@ func imagePruneCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all unused images, not just dangling ones"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"},
-			&cli.StringSliceFlag{Name: "filter", Usage: "provide filter values (not supported)", Hidden: true},
+			&cli.StringSliceFlag{Name: "filter", Usage: "provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE], dangling=false)"},
 		},
 		Action: func(c *cli.Context) error {
 			all := c.Bool("all")
+			var dangling []string
+			filters := slices.DeleteFunc(slices.Clone(c.StringSlice("filter")), func(s string) bool {
+				k, v, _ := strings.Cut(s, "=")
+				if k == "dangling" {
+					dangling = append(dangling, v)
+				}
+				return k == "dangling"
+			})
+			for _, v := range dangling {
+				switch strings.ToLower(v) {
+				case "false", "0":
+					all = true // Docker's -a is this filter
+				case "true", "1":
+				default:
+					return store.Invalid("invalid filter 'dangling=%s'", v)
+				}
+			}
+			f, err := engine.ParsePruneFilter(filters, engine.ImagePruneKeys, time.Now())
+			if err != nil {
+				return err
+			}
 			if !c.Bool("force") {
 				warn := "WARNING! This will remove all dangling images."
 				if all {
@@ -485,7 +508,7 @@ func imagePruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			report, reclaimed, err := e.ImagePrune(all)
+			report, reclaimed, err := e.ImagePrune(all, f)
 			w := c.App.Writer
 			if len(report) > 0 {
 				fmt.Fprintln(w, "Deleted Images:")

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
@@ -36,10 +37,17 @@ func systemPruneCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all unused images not just dangling ones"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"},
 			&cli.BoolFlag{Name: "volumes", Usage: "prune anonymous volumes"},
-			ctrListFlag("filter", nil, "provide filter values (accepted, not applied)"),
+			ctrListFlag("filter", nil, "provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])"),
 		},
 		Action: func(c *cli.Context) error {
 			o := engine.SystemPruneOptions{All: c.Bool("all"), Volumes: c.Bool("volumes")}
+			var err error
+			if o.Filter, err = engine.ParsePruneFilter(ctrValues(c, "filter"), engine.ContainerPruneKeys, time.Now()); err != nil {
+				return err
+			}
+			if o.Volumes && !o.Filter.Until.IsZero() {
+				return store.Invalid(`The "until" filter is not supported with "--volumes"`)
+			}
 			if !c.Bool("force") && !ctrConfirm(c, systemPruneWarning(o)) {
 				return nil
 			}

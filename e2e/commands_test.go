@@ -8,6 +8,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -194,4 +195,58 @@ func wantOut(t *testing.T, env *Env, want string, args ...string) {
 	if got := env.run(args...); got.Code != 0 || got.Stdout != want {
 		t.Errorf("skiff %s: %s; want %q", shellJoin(args), got, want)
 	}
+}
+
+// The prune commands apply --filter (until=, label=, label!=) as Docker
+// does, and refuse a filter they do not know, before removing anything.
+func TestRunBuildPruneFilters(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		names := func(args ...string) string {
+			return strings.Join(strings.Fields(env.mustRun(args...)), " ")
+		}
+		env.mustRun("create", "--name", "old", "-l", "tier=a", "busybox")
+		time.Sleep(1100 * time.Millisecond) // creation times are compared to the second
+		cut := fmt.Sprint(time.Now().Unix())
+		env.mustRun("create", "--name", "kept-b", "-l", "tier=b", "busybox")
+		env.mustRun("create", "--name", "new-a", "-l", "tier=a", "busybox")
+		for _, bad := range [][]string{
+			{"container", "prune", "-f", "--filter", "name=old"},
+			{"container", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"},
+			{"system", "prune", "-f", "--volumes", "--filter", "until=1h"},
+			{"image", "prune", "-f", "--filter", "dangling=maybe"},
+			{"volume", "prune", "-f", "--filter", "until=1h"},
+		} {
+			env.mustFail(125, bad...)
+		}
+		if got := names("ps", "-a", "--format", "{{.Names}}"); got != "new-a kept-b old" {
+			t.Fatalf("a refused prune removed containers: %q", got)
+		}
+		env.mustRun("container", "prune", "-f", "--filter", "until="+cut)
+		if got := names("ps", "-a", "--format", "{{.Names}}"); got != "new-a kept-b" {
+			t.Errorf("prune until=%s left %q", cut, got)
+		}
+		env.mustRun("container", "prune", "-f", "--filter", "label!=tier=b")
+		if got := names("ps", "-a", "--format", "{{.Names}}"); got != "kept-b" {
+			t.Errorf("prune label!=tier=b left %q", got)
+		}
+		env.mustRun("rm", "kept-b")
+
+		for _, v := range []string{"1", "2"} {
+			ctx := writeContext(t, env, "lctx"+v, map[string]string{"Dockerfile": "FROM busybox\nLABEL x=" + v + "\n"})
+			env.mustRun("build", "-q", "-t", "labelled"+v, ctx)
+		}
+		env.mustRun("image", "prune", "-a", "-f", "--filter", "until=1h") // all are newer
+		env.mustRun("image", "prune", "-f", "--filter", "dangling=false", "--filter", "label=x=1")
+		if got := names("images", "--format", "{{.Repository}}"); got != "labelled2 busybox" {
+			t.Errorf("image prune of label x=1 left %q", got)
+		}
+
+		env.mustRun("volume", "create", "-l", "keep=yes", "v-keep")
+		env.mustRun("volume", "create", "v-go")
+		env.mustRun("volume", "prune", "-a", "-f", "--filter", "label!=keep=yes")
+		if got := names("volume", "ls", "-q"); got != "v-keep" {
+			t.Errorf("volume prune label!=keep=yes left %q", got)
+		}
+	})
 }

@@ -557,10 +557,22 @@ func (e *Engine) History(ref string) ([]HistoryEntry, error) {
 	return out, nil
 }
 
+// pruneMatch is f on an image: its creation time and its config's labels
+// (read only when f has a label filter).
+func pruneMatch(is *image.Store, img *image.Image, f PruneFilter) bool {
+	var labels map[string]string
+	if f.needsLabels() {
+		if cf, err := is.ConfigFile(img); err == nil {
+			labels = cf.Config.Labels
+		}
+	}
+	return f.Match(img.Created, labels)
+}
+
 // ImagePrune removes dangling images (all unused ones with all), never one
-// a container uses. It returns Docker's report lines ("untagged: ...",
-// "deleted: sha256:...") and the bytes reclaimed.
-func (e *Engine) ImagePrune(all bool) ([]string, int64, error) {
+// a container uses, and only those f lets go. It returns Docker's report
+// lines ("untagged: ...", "deleted: sha256:...") and the bytes reclaimed.
+func (e *Engine) ImagePrune(all bool, f PruneFilter) ([]string, int64, error) {
 	is, err := e.Images()
 	if err != nil {
 		return nil, 0, err
@@ -582,7 +594,7 @@ func (e *Engine) ImagePrune(all bool) ([]string, int64, error) {
 		children := image.Children(imgs)
 		removed := 0
 		for _, img := range imgs {
-			if len(users[img.ID]) > 0 || len(children[img.ID]) > 0 || (!all && !dangling(img)) {
+			if len(users[img.ID]) > 0 || len(children[img.ID]) > 0 || (!all && !dangling(img)) || !pruneMatch(is, img, f) {
 				continue
 			}
 			lines, freed, err := e.rmiOne(is, img.ID, true, true)

@@ -130,7 +130,7 @@ func TestImageListFilters(t *testing.T) {
 	if _, err := e.ImageList(ImageListOptions{Filters: []string{"bogus=1"}}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("bad filter: %v", err)
 	}
-	report, _, err := e.ImagePrune(false)
+	report, _, err := e.ImagePrune(false, PruneFilter{})
 	if err != nil || strings.Join(report, "|") != "deleted: "+dangling.ID {
 		t.Errorf("ImagePrune = %v, %v", report, err)
 	}
@@ -259,7 +259,7 @@ func TestRmiNoPruneAndImagePrune(t *testing.T) {
 	if err := is.Tag(tagged[0], "parent:1"); err != nil {
 		t.Fatal(err)
 	}
-	report, _, err := e.ImagePrune(false)
+	report, _, err := e.ImagePrune(false, PruneFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestRmiNoPruneAndImagePrune(t *testing.T) {
 	if len(report) != 4 {
 		t.Errorf("prune removed %d images, want 4: %q", len(report), got)
 	}
-	if _, _, err := e.ImagePrune(true); err != nil {
+	if _, _, err := e.ImagePrune(true, PruneFilter{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := rowNames(t, e, ImageListOptions{All: true}); got != "" {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
@@ -19,16 +20,17 @@ type PruneReport struct {
 	Space      int64
 }
 
-// ContainerPrune removes every container that is not running. One whose
-// lock is held (being started or removed right now) is left alone.
-func (e *Engine) ContainerPrune() (*PruneReport, error) {
+// ContainerPrune removes every container that is not running and that f
+// lets go. One whose lock is held (being started or removed right now) is
+// left alone.
+func (e *Engine) ContainerPrune(f PruneFilter) (*PruneReport, error) {
 	cs, list, err := e.listContainers()
 	if err != nil {
 		return nil, err
 	}
 	r := &PruneReport{}
 	for _, c := range list {
-		if c.IsRunning() {
+		if c.IsRunning() || !f.Match(c.Created, c.Config.Labels) {
 			continue
 		}
 		if size, ok := pruneOne(cs, c.ID); ok {
@@ -60,17 +62,22 @@ func pruneOne(cs *container.Store, id string) (int64, bool) {
 type SystemPruneOptions struct {
 	All     bool // every unused image, not only dangling ones
 	Volumes bool // unused anonymous volumes too
+	// Filter applies to containers and images, and its labels to volumes
+	// (Docker refuses until= with --volumes).
+	Filter PruneFilter
 }
 
 // SystemPrune removes stopped containers, dangling (or unused) images and,
 // with Volumes, unused volumes.
 func (e *Engine) SystemPrune(o SystemPruneOptions) (*PruneReport, error) {
-	r, err := e.ContainerPrune()
+	r, err := e.ContainerPrune(o.Filter)
 	if err != nil {
 		return nil, err
 	}
 	if o.Volumes {
-		v, err := e.VolumePrune(false)
+		vf := o.Filter
+		vf.All, vf.Until = false, time.Time{}
+		v, err := e.VolumePrune(vf)
 		if err != nil {
 			return r, err
 		}
@@ -78,7 +85,7 @@ func (e *Engine) SystemPrune(o SystemPruneOptions) (*PruneReport, error) {
 	}
 	// image prune's own rules: an untagged image that is a tagged one's
 	// parent (a build's intermediate) is not dangling.
-	imgs, space, err := e.ImagePrune(o.All)
+	imgs, space, err := e.ImagePrune(o.All, o.Filter)
 	r.Images, r.Space = imgs, r.Space+space
 	if err == nil {
 		cached, cerr := e.BuilderPrune() // the build cache goes too, as in Docker
@@ -126,7 +133,7 @@ func (e *Engine) VolumeRm(name string, force bool) error {
 
 // VolumePrune removes unused anonymous volumes, or with all every unused
 // volume (Docker 23's rule).
-func (e *Engine) VolumePrune(all bool) (*PruneReport, error) {
+func (e *Engine) VolumePrune(f PruneFilter) (*PruneReport, error) {
 	cs, err := e.containers()
 	if err != nil {
 		return nil, err
@@ -137,7 +144,7 @@ func (e *Engine) VolumePrune(all bool) (*PruneReport, error) {
 	}
 	r := &PruneReport{}
 	for _, v := range vols {
-		if !all && !v.Anonymous {
+		if (!f.All && !v.Anonymous) || !f.Match(v.CreatedAt, v.Labels) {
 			continue
 		}
 		size, err := cs.RemoveVolume(v.Name, false)
