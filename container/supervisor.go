@@ -387,7 +387,9 @@ func (s *supervisor) recordStartFailure(err error) {
 		return // another start won the race: its record stands
 	}
 	if cur.HostConfig.AutoRemove {
-		s.cs.RemoveLocked(s.id)
+		if s.cs.RemoveLocked(s.id) == nil {
+			s.cs.RemoveAnonymousVolumes(cur)
+		}
 		return
 	}
 	var killed *isolate.KilledError
@@ -475,9 +477,14 @@ func (s *supervisor) run() {
 		if s.opts.Attached {
 			s.waitFirstClient(30 * time.Second)
 		}
-		if autoRemove && s.cs.Remove(s.id) != nil {
-			<-cleaned
-			s.recordExit(status, werr, false)
+		if autoRemove {
+			// Docker's --rm takes the container's anonymous volumes too.
+			if err := s.cs.Remove(s.id); err != nil {
+				<-cleaned
+				s.recordExit(status, werr, false)
+			} else {
+				s.cs.RemoveAnonymousVolumes(s.rec)
+			}
 		}
 		<-cleaned
 		if !restart {

@@ -162,6 +162,17 @@ func (s *Store) RemoveVolume(name string, force bool) (int64, error) {
 	return size, nil
 }
 
+// RemoveAnonymousVolumes deletes the anonymous volumes c mounts, as rm -v
+// and --rm do; one that another container still mounts (--volumes-from)
+// stays.
+func (s *Store) RemoveAnonymousVolumes(c *Container) {
+	for _, m := range c.Mounts {
+		if m.Type == MountVolume && m.Anonymous {
+			s.RemoveVolume(m.Name, true)
+		}
+	}
+}
+
 // DirSize is the total size of the regular files under dir.
 func DirSize(dir string) int64 {
 	var n int64

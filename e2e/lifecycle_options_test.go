@@ -439,3 +439,19 @@ func TestRunNetworkContainer(t *testing.T) {
 		env.mustFail(125, "run", "--rm", "--network", "container:web", "busybox", "true")
 	})
 }
+
+// --rm takes the container's anonymous volumes with it, as Docker does,
+// never a named one; so does a --rm container whose start fails.
+func TestRunRmAnonymousVolumes(t *testing.T) {
+	t.Parallel()
+	withBusybox(t, func(t *testing.T, env *Env) {
+		env.mustRun("run", "--rm", "-v", "/anon", "-v", "kept:/kept", "busybox", "touch", "/anon/f", "/kept/f")
+		if got := env.mustRun("volume", "ls", "-q"); got != "kept\n" {
+			t.Errorf("volumes after run --rm: %q, want the named one only", got)
+		}
+		env.mustFail(127, "run", "--rm", "-v", "/anon2", "busybox", "nosuchcmd")
+		if got := env.mustRun("volume", "ls", "-q"); got != "kept\n" {
+			t.Errorf("volumes after a failed run --rm: %q, want the named one only", got)
+		}
+	})
+}

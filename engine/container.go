@@ -193,7 +193,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*container.Contai
 	container.SetUserdataPaths(c, cs.Dir(c.ID))
 	c.LogPath = filepath.Join(cs.Dir(c.ID), container.LogFile)
 	if err := createNamed(cs, c, o.Name == ""); err != nil {
-		removeAnonVolumes(cs, c) // made for this container only
+		cs.RemoveAnonymousVolumes(c) // made for this container only
 		return nil, err
 	}
 	if cid != nil {
@@ -489,7 +489,7 @@ func (e *Engine) Rm(ref string, o RmOptions) error {
 		}
 		if err != nil || done {
 			if err == nil && o.Volumes {
-				removeAnonVolumes(cs, c)
+				cs.RemoveAnonymousVolumes(c)
 			}
 			return err
 		}
@@ -528,14 +528,6 @@ func rmLocked(cs *container.Store, id string, o RmOptions, killed bool) (*contai
 		killContainer(c)
 	}
 	return c, true, cs.RemoveLocked(id)
-}
-
-func removeAnonVolumes(cs *container.Store, c *container.Container) {
-	for _, m := range c.Mounts {
-		if m.Type == container.MountVolume && m.Anonymous {
-			cs.RemoveVolume(m.Name, true)
-		}
-	}
 }
 
 // killContainer SIGKILLs a container's init (checked by start time, as
