@@ -60,7 +60,7 @@ func TestCgroupV2VM(t *testing.T) {
 		"pids.max": "50", "cpu.max": "50000 100000", "cpu.weight": "20",
 		"inspect":            "67108864 500000000 50",
 		"updated.memory.max": "100663296", "updated.memory.swap.max": "100663296",
-		"updated.pids.max": "70", "updated.cpu.max": "150000 100000",
+		"updated.pids.max": "70", "updated.cpu.max": "80000 100000",
 		"removed": "yes", "oom.exit": "137", "oom.state": "true 137",
 		"caps": "CapEff: 00000000a80425fb Seccomp: 2",
 	}

@@ -42,7 +42,7 @@ for f in memory.max memory.low memory.swap.max pids.max cpu.max cpu.weight; do
 done
 say inspect "$(skiff inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}' "$id")"
 say stats "$(skiff stats --no-stream --format '{{.MemUsage}}|{{.PIDs}}' "$id" 2>&1)"
-skiff update --memory 96m --memory-swap 192m --pids-limit 70 --cpus 1.5 "$id" >/dev/null 2>/tmp/err || say update-error "$(cat /tmp/err)"
+skiff update --memory 96m --memory-swap 192m --pids-limit 70 --cpus 0.8 "$id" >/dev/null 2>/tmp/err || say update-error "$(cat /tmp/err)"
 for f in memory.max memory.swap.max pids.max cpu.max; do
 	say "updated.$f" "$(cat "$cg/$f" 2>&1)"
 done
