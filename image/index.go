@@ -235,7 +235,9 @@ func (s *Store) Delete(img *Image) error {
 
 // Remove is Delete, also returning the unpacked size of the layers it
 // freed: Docker's reclaimed space, which leaves out layers other images
-// still use.
+// still use. The images built on it (the build cache's intermediates go
+// while the images built from them stay) take its parent as theirs, so
+// no Parent names a missing image and the base keeps its children.
 func (s *Store) Remove(img *Image) (freed int64, err error) {
 	err = s.update(func(ix *index) error {
 		i := slices.IndexFunc(ix.Images, func(o *Image) bool { return o.ID == img.ID })
@@ -244,6 +246,11 @@ func (s *Store) Remove(img *Image) (freed int64, err error) {
 		}
 		gone := ix.Images[i]
 		ix.Images = slices.Delete(ix.Images, i, i+1)
+		for _, o := range ix.Images {
+			if o.Parent == gone.ID {
+				o.Parent = gone.Parent
+			}
+		}
 		// The index is saved before anything is removed: a crash in between
 		// leaves unreferenced files (prune's job), never an image missing files.
 		if err := s.save(ix); err != nil {
