@@ -318,6 +318,16 @@ func TestRunBuildSystemPruneDangling(t *testing.T) {
 		if got := env.mustRun("run", "--rm", "pruned"); got != "two\n" {
 			t.Errorf("the kept image runs: %q", got)
 		}
+		// The build cache went with the prune, its intermediate images too:
+		// the image built from them now has an existing parent (busybox),
+		// which rmi then only untags, as a base with children.
+		parent = inspectF(env, "{{.Parent}}", "pruned")
+		if id := inspectF(env, "{{.Id}}", "busybox"); parent != id {
+			t.Errorf("after prune, pruned's parent is %q, want busybox's %s", parent, id)
+		}
+		if out := env.mustRun("rmi", "busybox"); !strings.HasPrefix(out, "Untagged: busybox:latest\n") || strings.Contains(out, "Deleted") {
+			t.Errorf("rmi of a base with children: %q, want it untagged only", out)
+		}
 	})
 }
 
