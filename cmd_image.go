@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,7 +21,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/engine"
-	"github.com/skiff-dev/skiff/store"
 )
 
 // imageCommands: pull, images, rmi, tag, history and the `image` group
@@ -473,28 +471,11 @@ func imagePruneCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "filter", Usage: "provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE], dangling=false)"},
 		},
 		Action: func(c *cli.Context) error {
-			all := c.Bool("all")
-			var dangling []string
-			filters := slices.DeleteFunc(slices.Clone(c.StringSlice("filter")), func(s string) bool {
-				k, v, _ := strings.Cut(s, "=")
-				if k == "dangling" {
-					dangling = append(dangling, v)
-				}
-				return k == "dangling"
-			})
-			for _, v := range dangling {
-				switch strings.ToLower(v) {
-				case "false", "0":
-					all = true // Docker's -a is this filter
-				case "true", "1":
-				default:
-					return store.Invalid("invalid filter 'dangling=%s'", v)
-				}
-			}
-			f, err := engine.ParsePruneFilter(filters, engine.ImagePruneKeys, time.Now())
+			f, err := engine.ParsePruneFilter(c.StringSlice("filter"), engine.ImagePruneKeys, time.Now())
 			if err != nil {
 				return err
 			}
+			all := c.Bool("all") || f.All // Docker's -a is dangling=false
 			if !c.Bool("force") {
 				warn := "WARNING! This will remove all dangling images."
 				if all {

@@ -74,15 +74,18 @@ type dfImage struct {
 	header bool
 }
 
-func (d dfImage) pick(title, v string) string {
+func (d dfImage) Repository() string {
 	if d.header {
-		return title
+		return "REPOSITORY"
 	}
-	return v
+	return d.r.Repository
 }
-
-func (d dfImage) Repository() string { return d.pick("REPOSITORY", d.r.Repository) }
-func (d dfImage) Tag() string        { return d.pick("TAG", d.r.Tag) }
+func (d dfImage) Tag() string {
+	if d.header {
+		return "TAG"
+	}
+	return d.r.Tag
+}
 func (d dfImage) ID() string {
 	if d.header {
 		return "IMAGE ID"
@@ -114,7 +117,10 @@ func (d dfImage) UniqueSize() string {
 	return units.HumanSize(float64(d.r.Image.Size - d.shared))
 }
 func (d dfImage) Containers() string {
-	return d.pick("CONTAINERS", strconv.Itoa(d.r.Containers))
+	if d.header {
+		return "CONTAINERS"
+	}
+	return strconv.Itoa(d.r.Containers)
 }
 
 // dfContainer is a ps row whose SIZE is the writable layer's alone.

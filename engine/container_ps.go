@@ -109,13 +109,9 @@ var psFilterKeys = map[string]bool{
 func parsePsFilters(list []string) (psFilters, error) {
 	f := psFilters{vals: map[string][]string{}}
 	for _, s := range list {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return psFilters{}, store.Invalid("bad format of filter (expected name=value)")
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if !psFilterKeys[k] {
-			return psFilters{}, store.Invalid("invalid filter '%s'", k)
+		k, v, err := filterArg(s, psFilterKeys)
+		if err != nil {
+			return psFilters{}, err
 		}
 		switch k {
 		case "status":
@@ -167,18 +163,6 @@ func (f psFilters) match(c *container.Container, is *image.Store) bool {
 		any("volume", func(v string) bool {
 			return slices.ContainsFunc(c.Mounts, func(m container.Mount) bool { return m.Name == v || m.Destination == v })
 		})
-}
-
-// anyOf is one filter key's test: no values, or any value that fn accepts.
-func anyOf(vals []string, fn func(v string) bool) bool {
-	return len(vals) == 0 || slices.ContainsFunc(vals, fn)
-}
-
-// labelMatch is Docker's label filter: "key" or "key=value".
-func labelMatch(labels map[string]string, filter string) bool {
-	k, val, hasVal := strings.Cut(filter, "=")
-	got, ok := labels[k]
-	return ok && (!hasVal || got == val)
 }
 
 // nameMatcher is Docker's name filter: a regular expression matched

@@ -137,13 +137,9 @@ var eventFilterKeys = map[string]bool{
 func parseEventFilters(list []string) (eventFilters, error) {
 	f := eventFilters{}
 	for _, s := range list {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, store.Invalid("bad format of filter (expected name=value)")
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if !eventFilterKeys[k] {
-			return nil, store.Invalid("invalid filter '%s'", k)
+		k, v, err := filterArg(s, eventFilterKeys)
+		if err != nil {
+			return nil, err
 		}
 		f[k] = append(f[k], v)
 	}

@@ -166,9 +166,9 @@ func parseImageFilters(filters []string, ref string) (*imageFilter, error) {
 		}
 		switch k {
 		case "dangling":
-			b := v == "true" || v == "1"
-			if !b && v != "false" && v != "0" {
-				return nil, store.Invalid("invalid filter 'dangling=%s'", v)
+			b, err := parseDangling(v)
+			if err != nil {
+				return nil, err
 			}
 			f.dangling = &b
 		case "reference":

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/skiff-dev/skiff/container"
@@ -17,30 +16,27 @@ type PruneFilter struct {
 	Until     time.Time
 	Labels    []string
 	NotLabels []string
-	// All is volume prune's all=true, which -a sets.
+	// All: not only dangling images or anonymous volumes. Image prune's
+	// dangling=false and volume prune's all=true, which their -a set.
 	All bool
 }
 
 // Prune filter keys each command accepts, as Docker's daemon does.
 var (
-	ContainerPruneKeys = []string{"until", "label", "label!"}
-	ImagePruneKeys     = []string{"until", "label", "label!", "dangling"}
-	VolumePruneKeys    = []string{"label", "label!", "all"}
+	ContainerPruneKeys = map[string]bool{"until": true, "label": true, "label!": true}
+	ImagePruneKeys     = map[string]bool{"until": true, "label": true, "label!": true, "dangling": true}
+	VolumePruneKeys    = map[string]bool{"label": true, "label!": true, "all": true}
 )
 
 // ParsePruneFilter reads the --filter values; keys outside allowed are
-// Docker's "invalid filter" error. dangling= is left to the caller, as
-// image prune's -a (dangling=false).
-func ParsePruneFilter(args, allowed []string, now time.Time) (PruneFilter, error) {
+// Docker's "invalid filter" error.
+func ParsePruneFilter(args []string, allowed map[string]bool, now time.Time) (PruneFilter, error) {
 	var f PruneFilter
 	seenUntil := false
 	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=") // "label!=k=v" cuts to "label!", "k=v"
-		if !ok {
-			return f, store.Invalid("bad format of filter (expected name=value)")
-		}
-		if !slices.Contains(allowed, k) {
-			return f, store.Invalid("invalid filter '%s'", k)
+		k, v, err := filterArg(a, allowed)
+		if err != nil {
+			return f, err
 		}
 		switch k {
 		case "until":
@@ -58,7 +54,13 @@ func ParsePruneFilter(args, allowed []string, now time.Time) (PruneFilter, error
 		case "label!":
 			f.NotLabels = append(f.NotLabels, v)
 		case "all":
-			f.All = v == "true" || v == "1"
+			f.All = f.All || v == "true" || v == "1"
+		case "dangling":
+			dangling, err := parseDangling(v)
+			if err != nil {
+				return f, err
+			}
+			f.All = f.All || !dangling
 		}
 	}
 	return f, nil

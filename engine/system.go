@@ -198,7 +198,6 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 		}
 	}
 	rows[0].Size, rows[0].Reclaimable = imageDiskUsage(imgs, layerSize, used)
-	volUsed := map[string]bool{}
 	for _, c := range ctrs {
 		size := containerSizeRw(c)
 		rows[1].Total++
@@ -208,17 +207,13 @@ func (e *Engine) SystemDF() ([]DFRow, error) {
 		} else {
 			rows[1].Reclaimable += size
 		}
-		for _, m := range c.Mounts {
-			if m.Type == container.MountVolume {
-				volUsed[m.Name] = true
-			}
-		}
 	}
+	links := volumeLinks(ctrs)
 	for _, v := range vols {
 		size := container.DirSize(v.Mountpoint)
 		rows[2].Total++
 		rows[2].Size += size
-		if volUsed[v.Name] {
+		if links[v.Name] > 0 {
 			rows[2].Active++
 		} else {
 			rows[2].Reclaimable += size
@@ -238,12 +233,7 @@ func (e *Engine) SharedSizes() (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := map[string]int{}
-	for _, img := range imgs {
-		for _, l := range img.Layers {
-			users[l]++
-		}
-	}
+	users := layerUsers(imgs)
 	out := map[string]int64{}
 	for _, img := range imgs {
 		for i, size := range is.LayerSizes(img) {
@@ -273,14 +263,7 @@ func (e *Engine) VolumeUsage() ([]VolumeUse, error) {
 	if err != nil {
 		return nil, err
 	}
-	links := map[string]int{}
-	for _, c := range ctrs {
-		for _, m := range c.Mounts {
-			if m.Type == container.MountVolume {
-				links[m.Name]++
-			}
-		}
-	}
+	links := volumeLinks(ctrs)
 	out := make([]VolumeUse, 0, len(vols))
 	for _, v := range vols {
 		out = append(out, VolumeUse{Name: v.Name, Links: links[v.Name], Size: container.DirSize(v.Mountpoint)})
@@ -294,12 +277,7 @@ func (e *Engine) VolumeUsage() ([]VolumeUse, error) {
 // used image has (Docker counts a used image's layers that another image
 // shares as reclaimable too, and so does this).
 func imageDiskUsage(imgs []*image.Image, layerSize map[string]int64, used map[string]bool) (size, reclaimable int64) {
-	users := map[string]int{} // chain id -> images that have it
-	for _, img := range imgs {
-		for _, l := range img.Layers {
-			users[l]++
-		}
-	}
+	users := layerUsers(imgs)
 	for _, s := range layerSize {
 		size += s
 	}
@@ -315,6 +293,30 @@ func imageDiskUsage(imgs []*image.Image, layerSize map[string]int64, used map[st
 		}
 	}
 	return size, size - usedUnique
+}
+
+// layerUsers counts, per layer (chain id), the images that have it.
+func layerUsers(imgs []*image.Image) map[string]int {
+	users := map[string]int{}
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			users[l]++
+		}
+	}
+	return users
+}
+
+// volumeLinks counts, per volume name, the containers that mount it.
+func volumeLinks(ctrs []*container.Container) map[string]int {
+	links := map[string]int{}
+	for _, c := range ctrs {
+		for _, m := range c.Mounts {
+			if m.Type == container.MountVolume {
+				links[m.Name]++
+			}
+		}
+	}
+	return links
 }
 
 // Info is skiff info's content.
